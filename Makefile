@@ -1,0 +1,38 @@
+# `make demo` and `make test` each set up .venv from a fresh clone, then run.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: demo test bench clean graphviz
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+# Debian's Graphviz `dot` when we can install it; viz falls back to the graphviz-pure wheel otherwise.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
+	  echo "note: Graphviz 'dot' not installed; viz will use graphviz-pure if present"; }
+
+demo: $(STAMP) graphviz
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP) graphviz
+	$(BIN)/python -m pytest tests
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

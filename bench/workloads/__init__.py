@@ -1,0 +1,1 @@
+"""Benchmark workloads, one module per library area; each exports WORKLOADS."""

@@ -1,0 +1,26 @@
+"""gradbricks' autodiff core: Tensor, Scalar, Function, backward, no_grad, gradcheck.
+
+Nothing here imports ``nn``, ``optim`` or ``viz``, and importing it compiles no Numba kernel.
+"""
+from . import dtypes
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
+                     int32, int64, long, set_default_dtype, uint8)
+from .function import Function, Node
+from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
+                        set_grad_enabled)
+from .random import manual_seed, seed
+from .tensor import Tensor
+from .scalar import Scalar
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                        randperm, tensor, zeros, zeros_like)
+from .ops import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concatenate, cos, div,  # noqa: A004
+                  exp, expand, flatten, log, log_softmax, logsumexp, matmul, max, maximum, mean,
+                  min, minimum, mul, neg, pad, permute, pow, relu, reshape, sigmoid, sin, softmax,
+                  sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .autograd_api import grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .serialization import load, save
+from . import graph
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,209 @@
+"""Reverse-mode differentiation: an iterative walk over the recorded graph.
+
+The walk counts, for every node reachable from the roots, how many edges point at it, then runs
+nodes in a ready-stack order: a node runs once all of its consumers have delivered their
+gradient, so every node runs exactly once and the walk is linear in the graph size (a
+1,000,000-node chain is fine: no recursion anywhere).
+"""
+from __future__ import annotations
+
+from .function import _FREED, Node, _check_finite
+from .grad_mode import STATE
+
+
+def _dependencies(roots):
+    """Count the incoming edges of every node reachable from ``roots`` (iterative DFS)."""
+    deps = {}
+    stack = [n for n in roots]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            nxt = edge[0]
+            if edge[1] < 0:
+                continue
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _run_node(node, grads, create_graph):
+    """Call the node's Function.backward with one gradient per output; return one per input."""
+    fn = node.fn
+    if node._pre_hooks:
+        grads = list(grads)
+        for nr, hooks in node._pre_hooks.items():
+            for hook in hooks:
+                if grads[nr] is None:
+                    continue
+                res = hook(grads[nr] if create_graph else node._vcls._wrap(grads[nr]))
+                if res is not None:
+                    grads[nr] = res if create_graph else res.data
+    if node._saved is _FREED:
+        node.saved_tensors  # raises the "second backward" error
+    vcls = node._vcls
+    if fn.raw and not create_graph:
+        node._as_values = False
+        res = fn.backward(node, *grads)
+    else:
+        node._as_values = True
+        if not create_graph:
+            grads = [vcls._wrap(g) for g in grads]
+        res = fn.backward(node, *grads)
+        if not create_graph:
+            res = _payloads(res)
+    if type(res) is not tuple:
+        res = (res,)
+    n_in = len(node.next_functions)
+    if len(res) != n_in:
+        if len(res) > n_in and all(r is None for r in res[n_in:]):
+            res = res[:n_in]
+        else:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(res)})")
+    if not fn.raw:
+        _check_shapes(node, res, create_graph)
+    if STATE.anomaly:
+        try:
+            _check_finite(fn.__name__, "backward", res, vcls)
+        except RuntimeError as e:
+            where = f"\nThe forward of this op was called at:\n{node._stack}" if node._stack else ""
+            raise RuntimeError(f"{e}{where}") from None
+    return res
+
+
+def _payloads(res):
+    """Gradients returned by a user backward as payloads (Tensor -> ndarray; None kept)."""
+    if type(res) is not tuple:
+        res = (res,)
+    return tuple(None if r is None else getattr(r, "data", r) for r in res)
+
+
+def _check_shapes(node, res, create_graph):
+    """A user Function must return gradients shaped like its inputs."""
+    for i, (edge, g) in enumerate(zip(node.next_functions, res)):
+        if edge is None or g is None:
+            continue
+        expect = _edge_shape(edge)
+        got = tuple(getattr(g, "shape", ()))
+        if expect is not None and got != expect:
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i}: "
+                               f"got shape {got} but expected shape {expect}")
+
+
+def _edge_shape(edge):
+    target, nr = edge
+    if nr < 0:
+        return tuple(getattr(target, "shape", ()))
+    meta = target._out_meta
+    if meta is not None:
+        return tuple(meta[nr][0])
+    return None
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+    """Propagate ``root_grads`` from ``roots`` (Variables) to the leaves.
+
+    Without ``inputs``, gradients accumulate into every reachable leaf's ``.grad``. With
+    ``inputs`` (a sequence of Variables), nothing accumulates and the gradients w.r.t. those
+    inputs are returned (``None`` where unreached), as ``torch.autograd.grad``.
+    """
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
+        return _walk(roots, root_grads, retain_graph, create_graph, inputs)
+    finally:
+        STATE.grad_enabled = prev
+
+
+def _walk(roots, root_grads, retain_graph, create_graph, inputs):
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for i, v in enumerate(inputs):
+            key = (v.grad_fn, v._output_nr) if v.grad_fn is not None else (id(v), -1)
+            capture.setdefault(key, []).append(i)
+        captured = [None] * len(inputs)
+    buffers = {}
+    root_nodes = []
+    handed = set()
+    for v, g in zip(roots, root_grads):
+        if v.grad_fn is None:
+            if v.requires_grad:
+                _deliver_leaf(v, g, create_graph, capture, captured if capture else None, handed)
+            continue
+        node = v.grad_fn
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._n_out
+            root_nodes.append(node)
+        nr = v._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _dependencies(root_nodes)
+    ready = [n for n in root_nodes if n not in deps]
+    while ready:
+        node = ready.pop()
+        buf = buffers.pop(node, None)
+        if buf is None:  # no consumer sent a gradient: nothing flows through this node
+            grads = (None,) * len(node.next_functions)
+        else:
+            if capture is not None:
+                for nr, g in enumerate(buf):
+                    for i in capture.get((node, nr), ()):
+                        captured[i] = g
+            if node._n_out > 1:
+                buf = _materialize(node, buf, create_graph)
+            grads = _run_node(node, buf, create_graph)
+        if not retain_graph:
+            node._saved = _FREED
+        for edge, g in zip(node.next_functions, grads):
+            if edge is None:
+                continue
+            target, nr = edge
+            if nr < 0:
+                if g is not None:
+                    _deliver_leaf(target, g, create_graph, capture, captured if capture else None,
+                                  handed)
+                continue
+            if g is not None:
+                tb = buffers.get(target)
+                if tb is None:
+                    tb = buffers[target] = [None] * target._n_out
+                tb[nr] = g if tb[nr] is None else tb[nr] + g
+            left = deps[target] - 1
+            deps[target] = left
+            if left == 0:
+                ready.append(target)
+    return captured if capture is not None else None
+
+
+def _materialize(node, buf, create_graph):
+    """Outputs of a multi-output node that got no gradient receive zeros (PyTorch's default)."""
+    import numpy as np
+
+    out = list(buf)
+    for i, g in enumerate(out):
+        if g is None:
+            shape, dtype = node._out_meta[i]
+            z = np.zeros(shape, dtype=dtype) if dtype is not None else 0.0
+            out[i] = node._vcls._wrap(z) if create_graph else z
+    return out
+
+
+def _deliver_leaf(leaf, g, create_graph, capture, captured, handed):
+    """Accumulate ``g`` into a leaf's ``.grad`` (after its hooks), or capture it for ``grad()``."""
+    if capture is not None:
+        for i in capture.get((id(leaf), -1), ()):
+            captured[i] = g if captured[i] is None else captured[i] + g
+        return
+    leaf._accumulate_grad(g, create_graph, handed)
+
+
+__all__ = ["run_backward", "Node"]

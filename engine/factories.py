@@ -1,0 +1,140 @@
+"""Tensor factories with PyTorch's names: ``tensor zeros ones full empty arange eye rand randn
+zeros_like ones_like randn_like``."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes
+from .random import generator
+from .tensor import Tensor
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _make(arr, requires_grad):
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float(dtype):
+    return np.dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+
+
+def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (lists, numbers, ndarrays, Tensors)."""
+    arr = np.array(dtypes.to_array(data, dtype), copy=True)
+    return _make(arr, requires_grad)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing ``arr``'s memory and dtype."""
+    return Tensor(arr)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` as a tensor, sharing memory when it already is an ndarray of that dtype."""
+    return data if isinstance(data, Tensor) and dtype is None else Tensor(data, dtype=dtype)
+
+
+def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros."""
+    return _make(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ones."""
+    return _make(np.ones(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor filled with ``fill_value`` (float32 for floats, int64 for ints, as PyTorch)."""
+    if dtype is None:
+        dtype = dtypes.to_array(fill_value).dtype
+    return _make(np.full(tuple(size), fill_value, dtype=dtype), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor."""
+    return _make(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """Values start, start+step, … < end (int64 for integer arguments, else float32)."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else dtypes.get_default_dtype()
+    return _make(np.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive."""
+    return _make(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+    """The n×m identity matrix."""
+    return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+    """U[0, 1) samples from the library's generator."""
+    return _make(generator().random(_shape(size)).astype(_float(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+    """N(0, 1) samples from the library's generator."""
+    return _make(generator().standard_normal(_shape(size)).astype(_float(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
+    """Integers uniform in [low, high)."""
+    if high is None:
+        low, high = 0, low
+    return Tensor(generator().integers(low, high, size=tuple(size)).astype(dtype))
+
+
+def randperm(n) -> Tensor:
+    """A random permutation of 0..n-1."""
+    return Tensor(generator().permutation(n).astype(np.int64))
+
+
+def _like(x, fn, dtype, requires_grad):
+    return _make(fn(x.shape, dtype=np.dtype(dtype) if dtype is not None else x.dtype), requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """Zeros with ``x``'s shape and dtype."""
+    return _like(x, np.zeros, dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """Ones with ``x``'s shape and dtype."""
+    return _like(x, np.ones, dtype, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """``fill_value`` with ``x``'s shape and dtype."""
+    return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """Uninitialised, with ``x``'s shape and dtype."""
+    return _like(x, np.empty, dtype, requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """U[0, 1) with ``x``'s shape and dtype."""
+    return _make(generator().random(x.shape).astype(dtype or x.dtype), requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False) -> Tensor:
+    """N(0, 1) with ``x``'s shape and dtype."""
+    return _make(generator().standard_normal(x.shape).astype(dtype or x.dtype), requires_grad)

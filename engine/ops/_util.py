@@ -1,0 +1,82 @@
+"""Helpers shared by the built-in ops. Each works on ndarrays (fast path) and on Tensors (double
+backward), so an op's backward is written once."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def shape_of(x) -> tuple:
+    """Shape of an ndarray payload, a Tensor, or a Python number (``()``)."""
+    return x.shape if hasattr(x, "shape") else ()
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes broadcasting added or stretched, so the result has ``shape``.
+
+    d/dx of f(broadcast(x)) is the sum of the gradient over every copy of each element of x.
+    """
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def expand_to(g, shape):
+    """Broadcast ``g`` to ``shape`` (a read-only view for ndarrays, ``Tensor.expand`` otherwise)."""
+    if isinstance(g, np.ndarray):
+        return np.broadcast_to(g, shape)
+    return g.expand(*shape)
+
+
+def permute(g, axes):
+    """Reorder the dimensions of ``g`` (``ndarray.transpose`` / ``Tensor.permute``)."""
+    if isinstance(g, np.ndarray):
+        return g.transpose(axes)
+    return g.permute(*axes)
+
+
+def normalize_dims(dim, ndim, name="dim"):
+    """A ``dim`` argument (None, int or tuple, negative allowed) as a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def broadcast_error(op: str, a, b) -> ValueError:
+    """The error for operands whose shapes do not broadcast; names both full shapes."""
+    return ValueError(f"{op}: shapes {tuple(shape_of(a))} and {tuple(shape_of(b))} cannot be "
+                      f"broadcast together (NumPy broadcasting: trailing dimensions must be equal "
+                      f"or 1)")
+
+
+def reduce_args(dim, keepdim, axis, keepdims):
+    """Accept PyTorch's ``dim``/``keepdim`` and NumPy's ``axis``/``keepdims`` aliases."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("pass either dim= or axis=, not both")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def run(fn, *args):
+    """Apply Function ``fn``: recorded when an argument is a Tensor (double backward), a plain
+    forward on payloads otherwise (the fast path of a backward that needs another op)."""
+    from ..function import NULL_CTX, Variable
+
+    if any(isinstance(a, Variable) for a in args):
+        return fn.apply(*args)
+    return fn.forward(NULL_CTX, *args)

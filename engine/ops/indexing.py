@@ -1,0 +1,62 @@
+"""``a[index]`` with basic slices, integer arrays and boolean masks; the gradient is a
+scatter-add of g into zeros shaped like ``a`` (repeated indices add up)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from ._util import run
+
+
+def _is_basic(index) -> bool:
+    """True when ``index`` uses only ints, slices, None and Ellipsis (a view, no repeats)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+def _payload_index(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_payload_index(i) for i in index)
+    data = getattr(index, "data", None)
+    return data if isinstance(data, np.ndarray) else index
+
+
+class GetItem(Function):
+    """out = a[index];  da = zeros_like(a) with g added at ``index``."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, index):
+        try:
+            out = a[index]
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a tensor of shape {a.shape}: {e}") from None
+        ctx.meta = (a.shape, a.dtype, index)
+        return np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype, index = ctx.meta
+        return run(IndexAdd, g, shape, dtype, index), None
+
+
+class IndexAdd(Function):
+    """out = zeros(shape) with g added at ``index`` (the adjoint of GetItem);  dg = gg[index]."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, dtype, index):
+        ctx.index = index
+        out = np.zeros(shape, dtype=np.result_type(g, dtype))
+        if _is_basic(index):
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return run(GetItem, gg, ctx.index), None, None, None

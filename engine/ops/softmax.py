@@ -1,0 +1,56 @@
+"""``softmax`` and ``log_softmax`` along one dim, numerically stable (max subtracted)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+def softmax_array(a: np.ndarray, dim: int) -> np.ndarray:
+    """softmax(a)_i = e^(a_i − m) / Σ_j e^(a_j − m), m = max_j a_j."""
+    e = np.exp(a - a.max(axis=dim, keepdims=True))
+    e /= e.sum(axis=dim, keepdims=True)
+    return e
+
+
+def log_softmax_array(a: np.ndarray, dim: int) -> np.ndarray:
+    """log_softmax(a)_i = a_i − m − log Σ_j e^(a_j − m)."""
+    shifted = a - a.max(axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+class Softmax(Function):
+    """y = softmax(a);  da = y · (g − Σ(g·y))."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        out = softmax_array(a, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(axis=ctx.dim, keepdims=True), None
+
+
+class LogSoftmax(Function):
+    """y = log_softmax(a);  da = g − e^y · Σ g."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        out = log_softmax_array(a, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - np.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None

@@ -1,0 +1,330 @@
+"""``Scalar``: a micrograd-style single number (``.data`` float, ``.grad`` float) on the same
+Function / graph / backward machinery as Tensor — only the payload differs.
+
+    a, b = Scalar(2.0), Scalar(-3.0)
+    y = (a * b + a.tanh()) ** 2
+    y.backward()
+    a.grad, b.grad
+"""
+from __future__ import annotations
+
+import math
+
+from .function import Function
+from .variable import Variable
+
+_new = object.__new__
+_NO_VC = [0]  # Scalars are immutable: one shared version counter that never moves
+
+
+def _val(x):
+    return x.data if isinstance(x, Variable) else x
+
+
+class SAdd(Function):
+    """out = a + b;  da = g, db = g."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class SSub(Function):
+    """out = a − b;  da = g, db = −g."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class SMul(Function):
+    """out = a · b;  da = g · b, db = g · a."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g * b, g * a
+
+
+class SDiv(Function):
+    """out = a / b;  da = g / b, db = −g · a / b²."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g / b, -g * a / (b * b)
+
+
+class SPow(Function):
+    """out = aᵇ;  da = g · b · a^(b−1),  db = g · out · ln a (a > 0)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        da = g * b * a ** (b - 1) if na else None
+        db = g * out * (a.log() if isinstance(a, Scalar) else math.log(a)) if nb and _val(a) > 0 else None
+        return da, db
+
+
+class SNeg(Function):
+    """out = −a;  da = −g."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class SExp(Function):
+    """out = eᵃ;  da = g · out."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = math.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class SLog(Function):
+    """out = ln a;  da = g / a."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return math.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class STanh(Function):
+    """out = tanh a;  da = g · (1 − out²)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = math.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class SSigmoid(Function):
+    """out = 1 / (1 + e⁻ᵃ);  da = g · out · (1 − out)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = 0.5 * math.tanh(0.5 * a) + 0.5
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class SRelu(Function):
+    """out = max(a, 0);  da = g · [a > 0]."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = a if a > 0 else 0.0
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g if _val(out) > 0 else g * 0.0
+
+
+class Scalar(Variable):
+    """A differentiable Python float (micrograd's ``Value``); ``requires_grad=True`` by default.
+
+    ``.grad`` starts at 0.0 and accumulates over ``backward()`` calls.
+    """
+
+    __slots__ = ("label",)
+
+    def __init__(self, data, requires_grad=True, label=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self.requires_grad = requires_grad
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = _NO_VC
+        self._hooks = None
+        self.label = label
+
+    @staticmethod
+    def _wrap(payload, grad_fn=None, output_nr=0, vc=None):
+        s = _new(Scalar)
+        s.data = payload
+        s.grad = 0.0
+        s.grad_fn = grad_fn
+        s.requires_grad = grad_fn is not None
+        s._output_nr = output_nr
+        s._vc = _NO_VC
+        s._hooks = None
+        s.label = ""
+        return s
+
+    @staticmethod
+    def _all_finite(payload) -> bool:
+        return math.isfinite(payload)
+
+    def _seed_gradient(self, gradient):
+        return 1.0 if gradient is None else float(_val(gradient))
+
+    def _accumulate_grad(self, g, create_graph, handed):
+        if self._hooks:
+            g = self._run_leaf_hooks(g, create_graph)
+        self.grad = self.grad + g
+
+    shape = ()
+
+    def item(self) -> float:
+        """The value as a Python float."""
+        return self.data
+
+    def __float__(self):
+        return float(self.data)
+
+    def __repr__(self):
+        return f"Scalar(data={self.data:.6g}, grad={_val(self.grad):.6g})"
+
+    def __hash__(self):
+        return id(self)
+
+    def __add__(self, o):
+        return SAdd.apply(self, o)
+
+    def __radd__(self, o):
+        return SAdd.apply(o, self)
+
+    def __sub__(self, o):
+        return SSub.apply(self, o)
+
+    def __rsub__(self, o):
+        return SSub.apply(o, self)
+
+    def __mul__(self, o):
+        return SMul.apply(self, o)
+
+    def __rmul__(self, o):
+        return SMul.apply(o, self)
+
+    def __truediv__(self, o):
+        return SDiv.apply(self, o)
+
+    def __rtruediv__(self, o):
+        return SDiv.apply(o, self)
+
+    def __pow__(self, o):
+        return SPow.apply(self, o)
+
+    def __rpow__(self, o):
+        return SPow.apply(o, self)
+
+    def __neg__(self):
+        return SNeg.apply(self)
+
+    def __lt__(self, o):
+        return self.data < _val(o)
+
+    def __le__(self, o):
+        return self.data <= _val(o)
+
+    def __gt__(self, o):
+        return self.data > _val(o)
+
+    def __ge__(self, o):
+        return self.data >= _val(o)
+
+    def exp(self):
+        """eˣ."""
+        return SExp.apply(self)
+
+    def log(self):
+        """ln x."""
+        return SLog.apply(self)
+
+    def tanh(self):
+        """tanh x."""
+        return STanh.apply(self)
+
+    def sigmoid(self):
+        """1 / (1 + e⁻ˣ)."""
+        return SSigmoid.apply(self)
+
+    def relu(self):
+        """max(x, 0)."""
+        return SRelu.apply(self)
+
+    def detach(self) -> "Scalar":
+        """The same value, cut from the graph."""
+        return Scalar(self.data, requires_grad=False)
+
+
+Scalar._value_cls = Scalar

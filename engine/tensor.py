@@ -1,0 +1,606 @@
+"""``Tensor``: an ndarray payload (``.data``) plus its place in the autograd graph.
+
+Arithmetic operators, NumPy ufuncs (``np.exp(t)`` via ``__array_ufunc__``) and the methods below
+all dispatch to the built-in Functions in ``engine.ops``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes
+from .variable import Variable
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+class Tensor(Variable):
+    """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: Python floats/lists become float32,
+    ndarrays keep their dtype and memory (as ``torch.from_numpy``).
+    """
+
+    __slots__ = ()
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        arr = dtypes.to_array(data, dtype)
+        self.data = arr
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- the Variable protocol --------------------------------------------------------------
+    @staticmethod
+    def _wrap(payload, grad_fn=None, output_nr=0, vc=None):
+        """A Tensor around ``payload`` (no copy), optionally as output ``output_nr`` of ``grad_fn``."""
+        t = _new(Tensor)
+        t.data = payload if type(payload) is _ndarray else np.asarray(payload)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        t._output_nr = output_nr
+        t._vc = [0] if vc is None else vc
+        t._hooks = None
+        return t
+
+    @staticmethod
+    def _all_finite(payload) -> bool:
+        return bool(np.isfinite(payload).all()) if np.asarray(payload).dtype.kind in "fc" else True
+
+    def _seed_gradient(self, gradient):
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
+                                   f"tensor has shape {self.shape}: pass gradient= of that shape")
+            return np.ones_like(self.data)
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+        if g.shape != self.shape:
+            raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}")
+        return gradient if isinstance(gradient, Tensor) and gradient.requires_grad else np.array(g)
+
+    def _accumulate_grad(self, g, create_graph, handed):
+        """``.grad += g`` for a leaf (hooks first); the first gradient is stored without a copy
+        unless it is a view or was already handed to another leaf in this backward."""
+        if self._hooks:
+            g = self._run_leaf_hooks(g, create_graph)
+        if create_graph:
+            if isinstance(g, Tensor) and g.shape != self.shape:
+                g = g.expand(*self.shape)
+            self.grad = g if self.grad is None else self.grad + g
+            return
+        if g.dtype != self.data.dtype:
+            g = g.astype(self.data.dtype)
+        if g.shape != self.data.shape:
+            g = np.broadcast_to(g, self.data.shape)
+        if self.grad is None:
+            if g.base is not None or id(g) in handed or not g.flags.writeable:
+                g = g.copy()
+            handed.add(id(g))
+            self.grad = Tensor._wrap(g)
+        else:
+            cur = self.grad.data
+            if cur.flags.writeable and cur.base is None:
+                cur += g
+            else:
+                self.grad = Tensor._wrap(cur + g)
+
+    _value_cls = None  # set below: results of ops on Tensors (and Parameters) are Tensors
+
+    # -- attributes ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The dimensions, as a tuple (PyTorch's ``torch.Size`` is a tuple too)."""
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        """The NumPy dtype of the payload."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape, or one dimension of it."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def numpy(self) -> np.ndarray:
+        """The payload ndarray (shared, not a copy)."""
+        return self.data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(shape {self.shape})")
+        return self.data.item()
+
+    def tolist(self):
+        """The payload as nested Python lists."""
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self.data.dtype != np.float32 and self.data.dtype != np.int64 and self.data.dtype != np.bool_:
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __hash__(self):
+        return id(self)
+
+    # -- graph controls -------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Turn gradient tracking on or off for a leaf (in place); returns self."""
+        if requires_grad and not dtypes.is_floating(self.data.dtype):
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(got {self.data.dtype})")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; use "
+                               ".detach() for a non-leaf")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (shares storage and version counter)."""
+        return Tensor._wrap(self.data, None, 0, self._vc)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from the graph in place."""
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph."""
+        return self * 1 if self.requires_grad else Tensor._wrap(self.data.copy())
+
+    def contiguous(self) -> "Tensor":
+        """Self (NumPy handles memory layout)."""
+        return self
+
+    # -- dtype conversion -------------------------------------------------------------------------
+    def to(self, dtype) -> "Tensor":
+        """Cast to ``dtype`` (differentiable between float dtypes)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        from .ops.cast import Cast
+
+        return Cast.apply(self, dtype)
+
+    type = to
+    astype = to
+
+    def float(self):
+        """Cast to float32."""
+        return self.to(np.float32)
+
+    def double(self):
+        """Cast to float64."""
+        return self.to(np.float64)
+
+    def long(self):
+        """Cast to int64 (no gradient)."""
+        return self.to(np.int64)
+
+    def int(self):
+        """Cast to int32 (no gradient)."""
+        return self.to(np.int32)
+
+    def bool(self):
+        """Cast to bool (no gradient)."""
+        return self.to(np.bool_)
+
+    # -- in-place edits (bump the version counter) ------------------------------------------------
+    def _check_inplace(self):
+        from .grad_mode import STATE
+
+        if STATE.grad_enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation; wrap it in `with engine.no_grad():`")
+        if STATE.grad_enabled and self.grad_fn is not None:
+            raise RuntimeError(f"in-place operation on a tensor produced by {self.grad_fn.name()} "
+                               f"is not supported; use the out-of-place op")
+
+    def _inplace(self, fn, *args):
+        self._check_inplace()
+        fn(self.data, *args)
+        self._vc[0] += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        """self += alpha · other (in place)."""
+        o = _payload(other)
+        return self._inplace(lambda d: np.add(d, o * alpha if alpha != 1 else o, out=d, casting="unsafe"))
+
+    def sub_(self, other, alpha=1):
+        """self −= alpha · other (in place)."""
+        o = _payload(other)
+        return self._inplace(lambda d: np.subtract(d, o * alpha if alpha != 1 else o, out=d, casting="unsafe"))
+
+    def mul_(self, other):
+        """self *= other (in place)."""
+        o = _payload(other)
+        return self._inplace(lambda d: np.multiply(d, o, out=d, casting="unsafe"))
+
+    def div_(self, other):
+        """self /= other (in place)."""
+        o = _payload(other)
+        return self._inplace(lambda d: np.divide(d, o, out=d, casting="unsafe"))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        """Clamp in place."""
+        return self._inplace(lambda d: np.clip(d, min, max, out=d))
+
+    def fill_(self, value):
+        """Set every element to ``value`` (in place)."""
+        return self._inplace(lambda d: d.fill(_payload(value)))
+
+    def zero_(self):
+        """Set every element to 0 (in place)."""
+        return self._inplace(lambda d: d.fill(0))
+
+    def copy_(self, src):
+        """Copy ``src`` into self (broadcasting, in place)."""
+        s = _payload(src)
+        return self._inplace(lambda d: np.copyto(d, s, casting="unsafe"))
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with U(a, b) samples from the library's generator (in place)."""
+        from .random import generator
+
+        return self._inplace(lambda d: d.__setitem__(..., generator().uniform(a, b, d.shape)))
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with N(mean, std²) samples from the library's generator (in place)."""
+        from .random import generator
+
+        return self._inplace(lambda d: d.__setitem__(..., generator().normal(mean, std, d.shape)))
+
+    def __setitem__(self, index, value):
+        from .ops.indexing import _payload_index
+
+        idx, v = _payload_index(index), _payload(value)
+        self._inplace(lambda d: d.__setitem__(idx, v))
+
+    # -- operators ----------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return _ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return _ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return _ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return _ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return _ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return _ops.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return _ops.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return _ops.Matmul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.Matmul.apply(other, self)
+
+    def __neg__(self):
+        return _ops.Neg.apply(self)
+
+    def __abs__(self):
+        return _ops.Abs.apply(self)
+
+    def __iadd__(self, other):
+        return self.add_(other) if not self.requires_grad else self + other
+
+    def __isub__(self, other):
+        return self.sub_(other) if not self.requires_grad else self - other
+
+    def __imul__(self, other):
+        return self.mul_(other) if not self.requires_grad else self * other
+
+    def __itruediv__(self, other):
+        return self.div_(other) if not self.requires_grad else self / other
+
+    # comparisons: bool tensors without gradient
+    def __lt__(self, other):
+        return Tensor._wrap(self.data < _payload(other))
+
+    def __le__(self, other):
+        return Tensor._wrap(self.data <= _payload(other))
+
+    def __gt__(self, other):
+        return Tensor._wrap(self.data > _payload(other))
+
+    def __ge__(self, other):
+        return Tensor._wrap(self.data >= _payload(other))
+
+    def __eq__(self, other):
+        return Tensor._wrap(self.data == _payload(other))
+
+    def __ne__(self, other):
+        return Tensor._wrap(self.data != _payload(other))
+
+    def __invert__(self):
+        return Tensor._wrap(~self.data)
+
+    def __and__(self, other):
+        return Tensor._wrap(self.data & _payload(other))
+
+    def __or__(self, other):
+        return Tensor._wrap(self.data | _payload(other))
+
+    def eq(self, other):
+        """Elementwise ==, as a bool tensor."""
+        return self == other
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``np.add(a, t)``, … on Tensors run the differentiable op."""
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        fn = _UFUNCS.get(ufunc)
+        if fn is None:
+            if ufunc in _NONDIFF_UFUNCS:
+                return Tensor._wrap(ufunc(*(_payload(i) for i in inputs)))
+            return NotImplemented
+        return fn(*inputs)
+
+    # -- methods (see engine.ops for the definitions) -------------------------------------------
+    def exp(self):
+        """eˣ elementwise."""
+        return _ops.Exp.apply(self)
+
+    def log(self):
+        """ln x elementwise."""
+        return _ops.Log.apply(self)
+
+    def sqrt(self):
+        """√x elementwise."""
+        return _ops.Sqrt.apply(self)
+
+    def sin(self):
+        """sin x elementwise."""
+        return _ops.Sin.apply(self)
+
+    def cos(self):
+        """cos x elementwise."""
+        return _ops.Cos.apply(self)
+
+    def tanh(self):
+        """tanh x elementwise."""
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        """σ(x) = 1 / (1 + e⁻ˣ) elementwise."""
+        return _ops.Sigmoid.apply(self)
+
+    def relu(self):
+        """max(x, 0) elementwise."""
+        return _ops.Relu.apply(self)
+
+    def abs(self):
+        """|x| elementwise."""
+        return _ops.Abs.apply(self)
+
+    def neg(self):
+        """−x."""
+        return _ops.Neg.apply(self)
+
+    def pow(self, exponent):
+        """x ** exponent."""
+        return _ops.Pow.apply(self, exponent)
+
+    def matmul(self, other):
+        """self @ other."""
+        return _ops.Matmul.apply(self, other)
+
+    def add(self, other):
+        """self + other."""
+        return self + other
+
+    def sub(self, other):
+        """self − other."""
+        return self - other
+
+    def mul(self, other):
+        """self · other."""
+        return self * other
+
+    def div(self, other):
+        """self / other."""
+        return self / other
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        """min(max(x, min), max) elementwise."""
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        """Elementwise max with ``other``."""
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        """Elementwise min with ``other``."""
+        return _ops.minimum(self, other)
+
+    def sum(self, dim=None, keepdim=False, **kw):
+        """Σ over ``dim`` (``axis``/``keepdims`` accepted)."""
+        return _ops.sum(self, dim, keepdim, **kw)
+
+    def mean(self, dim=None, keepdim=False, **kw):
+        """Mean over ``dim``."""
+        return _ops.mean(self, dim, keepdim, **kw)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, **kw):
+        """Variance over ``dim`` (unbiased by default)."""
+        return _ops.var(self, dim, unbiased, keepdim, **kw)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, **kw):
+        """Standard deviation over ``dim`` (unbiased by default)."""
+        return _ops.std(self, dim, unbiased, keepdim, **kw)
+
+    def max(self, dim=None, keepdim=False, **kw):
+        """Max element, or ``(values, indices)`` along ``dim``."""
+        return _ops.max(self, dim, keepdim, **kw)
+
+    def min(self, dim=None, keepdim=False, **kw):
+        """Min element, or ``(values, indices)`` along ``dim``."""
+        return _ops.min(self, dim, keepdim, **kw)
+
+    def amax(self, dim=None, keepdim=False):
+        """Max over ``dim``."""
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        """Min over ``dim``."""
+        return _ops.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False, **kw):
+        """Index of the max (no gradient)."""
+        return _ops.argmax(self, dim, keepdim, **kw)
+
+    def argmin(self, dim=None, keepdim=False, **kw):
+        """Index of the min (no gradient)."""
+        return _ops.argmin(self, dim, keepdim, **kw)
+
+    def logsumexp(self, dim=None, keepdim=False, **kw):
+        """log Σ eˣ over ``dim``."""
+        return _ops.logsumexp(self, dim, keepdim, **kw)
+
+    def softmax(self, dim=None, **kw):
+        """Softmax along ``dim``."""
+        return _ops.softmax(self, dim, **kw)
+
+    def log_softmax(self, dim=None, **kw):
+        """Log-softmax along ``dim``."""
+        return _ops.log_softmax(self, dim, **kw)
+
+    def reshape(self, *shape):
+        """Same elements, new shape."""
+        return _ops.reshape(self, *shape)
+
+    view = reshape
+
+    def view_as(self, other):
+        """Reshape to ``other``'s shape."""
+        return _ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims ``start_dim..end_dim``."""
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        """Drop size-1 dims."""
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        """Insert a size-1 dim."""
+        return _ops.unsqueeze(self, dim)
+
+    def permute(self, *dims):
+        """Reorder dims."""
+        return _ops.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        """Swap two dims."""
+        return _ops.transpose(self, dim0, dim1)
+
+    swapaxes = transpose
+
+    @property
+    def T(self):
+        """All dims reversed (a matrix transpose for 2-D)."""
+        return _ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        """The last two dims swapped."""
+        return _ops.transpose(self, -2, -1)
+
+    def expand(self, *shape):
+        """Broadcast to ``shape`` without copying."""
+        return _ops.expand(self, *shape)
+
+    def expand_as(self, other):
+        """Broadcast to ``other``'s shape."""
+        return _ops.expand(self, other.shape)
+
+    def where(self, condition, other):
+        """self where condition else other."""
+        return _ops.where(condition, self, other)
+
+
+def _payload(x):
+    return x.data if isinstance(x, Variable) else x
+
+
+Tensor._value_cls = Tensor
+
+from . import ops as _ops  # noqa: E402  (the ops import Tensor lazily)
+from .ops import _UFUNCS, _NONDIFF_UFUNCS  # noqa: E402

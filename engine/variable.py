@@ -1,0 +1,98 @@
+"""What Tensor and Scalar share: a payload, a grad, a place in the graph, hooks and backward.
+
+Subclasses supply ``_wrap`` (payload -> value, fast), ``_accumulate_grad`` (how a leaf adds a
+gradient to ``.grad``), ``_all_finite`` (anomaly check) and ``_ones_like_payload`` (the seed of
+``backward()``). Everything else — Function.apply, the graph, the backward walk — is common.
+"""
+from __future__ import annotations
+
+from . import function as _function
+from .autograd import run_backward
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Variable:
+    """Common base of Tensor and Scalar (see the module docstring)."""
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+                 "__weakref__")
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for values not produced by a recorded op (user-created, or results under no_grad)."""
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        """How many in-place edits this value's storage has seen (views share the counter)."""
+        return self._vc[0]
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf of the graph.
+
+        ``gradient`` may be omitted only when ``self`` holds a single element (it is then 1).
+        The graph's saved values are freed unless ``retain_graph`` (default: ``create_graph``).
+        ``inputs`` restricts accumulation to those leaves.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn: call .requires_grad_() on a leaf before building the graph")
+        seed = self._seed_gradient(gradient)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph and not isinstance(seed, Variable):
+            seed = self._value_cls._wrap(seed)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Variable) else list(inputs)
+            grads = run_backward([self], [seed], retain_graph, create_graph, inputs=inputs)
+            for leaf, g in zip(inputs, grads):
+                if g is not None:
+                    leaf._accumulate_grad(g, create_graph, set())
+            return
+        run_backward([self], [seed], retain_graph, create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever the gradient w.r.t. this value is computed; a non-None
+        return value replaces the gradient. Returns a handle with ``.remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            return RemovableHandle(self._hooks, hook)
+        self.grad_fn.register_prehook(self._output_nr, hook)
+        return RemovableHandle(self.grad_fn._pre_hooks[self._output_nr], hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            return
+        ref = self
+
+        def _store(g):
+            ref.grad = g if ref.grad is None else ref.grad + g
+
+        self.register_hook(_store)
+
+    def _run_leaf_hooks(self, g, create_graph):
+        """Apply leaf hooks to the incoming gradient payload before accumulation."""
+        for hook in self._hooks:
+            value = g if create_graph else self._value_cls._wrap(g)
+            res = hook(value)
+            if res is not None:
+                g = res if create_graph else res.data
+        return g
+
+
+_function.Variable = Variable
