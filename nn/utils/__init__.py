@@ -1,0 +1,1 @@
+"""nn.utils: gradient clipping, batch-norm fusion, pruning."""
