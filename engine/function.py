@@ -63,25 +63,33 @@ NULL_CTX = _NullCtx()
 class Node:
     """One recorded op: the ctx of its Function and the grad_fn of its outputs.
 
-    ``next_functions`` holds one edge per forward argument: ``(node, output_nr)`` for an input
-    computed by another op, ``(leaf, -1)`` for a leaf that requires grad, ``None`` otherwise.
+    Internally ``_next`` holds one entry per forward argument: the producing Node (its output 0),
+    ``(node, output_nr)`` for another output of a multi-output node, the leaf Variable itself, or
+    None. ``next_functions`` shows them PyTorch-style: ``(node, output_nr)``, ``(leaf, -1)``, None.
+    Saved values live in ``_saved`` (payloads) with ``_saved_idx`` (which input ``i`` or output
+    ``-1-j`` each came from, None for constants) and, for mutable payloads, ``_saved_ver``
+    (``(version_counter, version)`` pairs) to detect in-place edits.
     """
 
-    __slots__ = ("fn", "next_functions", "needs_input_grad", "_to_save", "_saved", "_as_values",
-                 "_vcls", "_n_out", "_out_meta", "_non_diff", "_pre_hooks", "_stack", "_inputs_meta",
-                 "__dict__", "__weakref__")
+    __slots__ = ("fn", "_next", "needs_input_grad", "_saved", "_saved_idx", "_saved_ver",
+                 "_as_values", "_vcls", "_out_meta", "__dict__", "__weakref__")
 
-    def __init__(self, fn, needs_input_grad):
+    # rarely set: class-level defaults, stored per instance only when used
+    _n_out = 1
+    _to_save = None
+    _non_diff = None
+    _pre_hooks = None
+    _stack = None
+
+    def __init__(self, fn, needs_input_grad, vcls, edges):
         self.fn = fn
         self.needs_input_grad = needs_input_grad
-        self._to_save = None
+        self._vcls = vcls
+        self._next = edges
         self._saved = None
+        self._saved_ver = None
         self._as_values = False
-        self._n_out = 1
         self._out_meta = None
-        self._non_diff = None
-        self._pre_hooks = None
-        self._stack = None
 
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *values):
@@ -104,33 +112,67 @@ class Node:
                 f"to backward through the graph a second time.")
         if saved is None:
             return ()
-        out = []
-        for payload, vc, version, source, output_nr in saved:
-            if vc is not None and vc[0] != version:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: a saved value of {self.name()} with shape "
-                    f"{tuple(np.shape(payload))} is at version {vc[0]}; expected version {version}. "
-                    f"Use out-of-place ops (or .clone()) on tensors that a graph still needs.")
-            if not self._as_values:
-                out.append(payload)
-            elif source is not None:
-                out.append(source)
-            elif output_nr >= 0:
-                out.append(self._vcls._wrap(payload, self, output_nr, vc))
-            elif not isinstance(payload, np.ndarray):
-                out.append(payload)  # a Python number stays a (weakly typed) number
-            else:
-                if self.fn.raw and not self.fn.twice_differentiable and STATE.grad_enabled:
-                    raise RuntimeError(f"{self.name()} does not support double backward "
-                                       f"(create_graph=True): it saves intermediate values.")
-                out.append(self._vcls._wrap(payload))
-        return tuple(out)
+        vers = self._saved_ver
+        if vers is not None:
+            for k, payload in enumerate(saved):
+                vc, version = vers[2 * k], vers[2 * k + 1]
+                if vc[0] != version:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: a saved value of {self.name()} with shape "
+                        f"{tuple(np.shape(payload))} is at version {vc[0]}; expected version "
+                        f"{version}. Use out-of-place ops (or .clone()) on tensors a graph still needs.")
+        if not self._as_values:
+            return saved
+        return tuple(self._as_value(payload, idx, k) for k, (payload, idx) in
+                     enumerate(zip(saved, self._saved_idx)))
+
+    def _as_value(self, payload, idx, k):
+        """A saved payload as a graph-connected value (double backward): inputs and outputs are
+        rebuilt on their producers; constants stay constants."""
+        vc = self._saved_ver[2 * k] if self._saved_ver is not None else None
+        if idx is not None and idx >= 0:
+            edge = self._next[idx]
+            if edge is None:
+                return self._vcls._wrap(payload, None, 0, vc)
+            if isinstance(edge, Variable):
+                return edge
+            node, nr = edge if type(edge) is tuple else (edge, 0)
+            return self._vcls._wrap(payload, node, nr, vc)
+        if idx is not None:
+            return self._vcls._wrap(payload, self, -1 - idx, vc)
+        if not isinstance(payload, np.ndarray):
+            return payload  # a Python number stays a (weakly typed) number
+        if self.fn.raw and not self.fn.twice_differentiable and STATE.grad_enabled:
+            raise RuntimeError(f"{self.name()} does not support double backward "
+                               f"(create_graph=True): it saves intermediate values.")
+        return self._vcls._wrap(payload)
 
     # -- graph introspection ----------------------------------------------------------------
     def name(self) -> str:
         """The op's display name, PyTorch style: ``MulBackward``."""
         return self.fn.__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """One edge per forward argument: ``(node, output_nr)``, ``(leaf, -1)`` or None."""
+        return tuple(_public_edge(e) for e in self._next)
+
+    @property
+    def is_freed(self) -> bool:
+        """True once a backward without ``retain_graph`` released the saved values."""
+        return self._saved is _FREED
+
+    def saved_shapes(self) -> list:
+        """Shapes of the saved values (empty after they were freed)."""
+        saved = self._saved
+        return [] if saved is None or saved is _FREED else [tuple(np.shape(p)) for p in saved]
+
+    def output_meta(self) -> list:
+        """``(shape, dtype)`` of each output (dtype None for Scalars)."""
+        if self._out_meta is not None:
+            return [(tuple(s), d) for s, d in self._out_meta]
+        return [((), None)] * self._n_out
 
     def register_prehook(self, output_nr, hook):
         """Call ``hook(grad)`` on the gradient of output ``output_nr`` before this node runs."""
@@ -142,16 +184,48 @@ class Node:
         return f"<{self.name()}>"
 
 
-def _saved_entry(v, args, outs, vcs, raw):
-    """A saved entry for ``v``: a reference to an input, one of the node's outputs, or a constant."""
-    for a in args:
-        if isinstance(a, Variable) and ((a.data is v) if raw else (a is v)):
-            return (a.data, a._vc, a._vc[0], a, -1)
-    for i, o in enumerate(outs):
-        if o is v:
-            return (o if raw else o.data, vcs[i], vcs[i][0], None, i)
-    return (v.data if isinstance(v, Variable) else v, None, 0, None, -1)
+def _public_edge(e):
+    if e is None:
+        return None
+    if type(e) is tuple:
+        return e
+    return (e, 0) if type(e) is Node else (e, -1)
 
+
+def _record_saved(node, values, args, fargs, outs, results):
+    """Store what forward saved: payloads, where each came from (input ``i`` / output ``-1-j`` /
+    None for a constant) and, for mutable payloads (Tensors), the version counter and the
+    version it had, so that backward detects in-place edits."""
+    idxs = []
+    vers = [] if node._vcls._mutable else None
+    for v in values:
+        idx = None
+        i = 0
+        for f in fargs:
+            if f is v:
+                idx = i
+                break
+            i += 1
+        else:
+            j = -1
+            for o in outs:
+                if o is v:
+                    idx = j
+                    break
+                j -= 1
+        idxs.append(idx)
+        if vers is not None:
+            src = None if idx is None else (args[idx] if idx >= 0 else results[-1 - idx])
+            vc = src._vc if isinstance(src, Variable) else _CONST_VC
+            vers.append(vc)
+            vers.append(vc[0])
+    node._saved = values if node.fn.raw else tuple(v.data if isinstance(v, Variable) else v for v in values)
+    node._saved_idx = idxs
+    node._saved_ver = vers
+    node._to_save = None
+
+
+_CONST_VC = [0]  # the "version counter" of constants: never bumped
 
 class Function:
     """Base class of every op. Subclass it with static ``forward`` and ``backward``; call
@@ -185,98 +259,105 @@ class Function:
         """Return one gradient per forward argument: dL/d(input) from dL/d(outputs)."""
         raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
 
-    @classmethod
-    def apply(cls, *args):
-        """Run forward and, when any input requires grad and grad mode is on, record a Node."""
-        return apply(cls, args)
+    # ``apply`` (run forward and, when an input requires grad, record a Node) is attached below.
 
 
 Variable = None  # set by engine.variable on import (avoids a circular import)
 
 
-def apply(cls, args):
-    """Run ``cls.forward`` on ``args`` and wire the outputs into the graph (see Function)."""
+_NEEDS = {}
+
+
+def _needs_tuple(mask, n):
+    """The ``needs_input_grad`` tuple for bit ``mask`` over ``n`` arguments (cached: no alloc)."""
+    key = mask * 64 + n
+    t = _NEEDS.get(key)
+    if t is None:
+        t = _NEEDS[key] = tuple(bool(mask >> i & 1) for i in range(n))
+    return t
+
+
+def apply(cls, *args):
+    """Run ``cls.forward`` on ``args`` and, when any input requires grad and grad mode is on,
+    record a Node and wire the outputs into the graph (see Function)."""
     grad_on = STATE.grad_enabled
-    vcls = None
-    needs = []
-    record = False
     raw = cls.raw
+    vcls = None
+    mask = 0
+    bit = 1
+    edges = []
     fargs = []
     for a in args:
         if isinstance(a, Variable):
-            if vcls is None:
-                vcls = a._value_cls
-            r = grad_on and a.requires_grad
-            if r:
-                record = True
-            needs.append(r)
+            vcls = a._value_cls
+            if grad_on and a.requires_grad:
+                mask |= bit
+                gf = a.grad_fn
+                if gf is None:
+                    edges.append(a)
+                elif a._output_nr == 0:
+                    edges.append(gf)
+                else:
+                    edges.append((gf, a._output_nr))
+            else:
+                edges.append(None)
             fargs.append(a.data if raw else a)
         else:
-            needs.append(False)
+            edges.append(None)
             fargs.append(a)
+        bit <<= 1
     if vcls is None:
         raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar argument")
-    if not record:
-        if raw:
-            out = cls.forward(NULL_CTX, *fargs)
-        else:
-            prev = STATE.grad_enabled
-            STATE.grad_enabled = False
-            try:
-                out = cls.forward(NULL_CTX, *fargs)
-            finally:
-                STATE.grad_enabled = prev
+    view_vc = None if cls.view_of is None else args[cls.view_of]._vc
+    if not mask:
+        out = cls.forward(NULL_CTX, *fargs) if raw else _forward_no_grad(cls, NULL_CTX, fargs)
         if STATE.anomaly:
             _check_finite(cls.__name__, "forward", out, vcls)
-        view_vc = args[cls.view_of]._vc if cls.view_of is not None else None
-        if raw:
-            if type(out) is tuple:
-                return tuple(vcls._wrap(o) for o in out)
-            return vcls._wrap(out, None, 0, view_vc)
-        return _detach_outputs(out, vcls)
+        if type(out) is tuple:
+            return tuple(vcls._wrap(o if raw else o.data) for o in out)
+        return vcls._wrap(out if raw else out.data, None, 0, view_vc)
 
-    node = Node(cls, tuple(needs))
-    node._vcls = vcls
-    node.next_functions = tuple(
-        ((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a, -1)) if n else None
-        for a, n in zip(args, needs))
+    node = Node(cls, _needs_tuple(mask, len(args)), vcls, edges)
     if STATE.anomaly:
         node._stack = "".join(traceback.format_stack(limit=12)[:-2])
-    if raw:
-        out = cls.forward(node, *fargs)
-    else:
-        prev = STATE.grad_enabled
-        STATE.grad_enabled = False
-        try:
-            out = cls.forward(node, *fargs)
-        finally:
-            STATE.grad_enabled = prev
+    out = cls.forward(node, *fargs) if raw else _forward_no_grad(cls, node, fargs)
     if STATE.anomaly:
         _check_finite(cls.__name__, "forward", out, vcls)
-    multi = type(out) is tuple
-    outs = out if multi else (out,)
-    non_diff = node._non_diff
+    if type(out) is not tuple and node._non_diff is None:  # the common case: one output
+        w = vcls._wrap(out if raw else out.data, node, 0, view_vc)
+        p = w.data
+        if type(p) is np.ndarray:
+            node._out_meta = ((p.shape, p.dtype),)
+        if node._to_save is not None:
+            _record_saved(node, node._to_save, args, fargs, (out,), (w,))
+        return w
+    return _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc)
+
+
+def _forward_no_grad(cls, ctx, fargs):
+    """A user Function's forward runs with grad recording off (its ops are not recorded)."""
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = False
+    try:
+        return cls.forward(ctx, *fargs)
+    finally:
+        STATE.grad_enabled = prev
+
+
+def _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc):
+    """Several outputs, or non-differentiable ones: wrap each and record the node's metadata."""
+    outs = out if type(out) is tuple else (out,)
+    non_diff = node._non_diff or ()
     results = []
-    vcs = []
-    view_vc = args[cls.view_of]._vc if cls.view_of is not None else None
     for i, o in enumerate(outs):
         payload = o if raw else o.data
-        if non_diff is not None and any(o is d for d in non_diff):
-            w = vcls._wrap(payload, None, 0, view_vc)
-        else:
-            w = vcls._wrap(payload, node, i, view_vc)
-        results.append(w)
-        vcs.append(w._vc)
-    if multi:
-        node._n_out = len(outs)
-        node._out_meta = tuple((np.shape(r.data), getattr(r.data, "dtype", None)) for r in results)
-    else:
-        p = results[0].data
-        node._out_meta = ((p.shape, p.dtype),) if type(p) is np.ndarray else None
+        grad_fn = None if any(o is d for d in non_diff) else node
+        results.append(vcls._wrap(payload, grad_fn, i, view_vc))
+    node._n_out = len(outs)
+    node._out_meta = tuple((np.shape(r.data), getattr(r.data, "dtype", None)) for r in results)
     if node._to_save is not None:
-        node._saved = tuple(_saved_entry(v, args, outs, vcs, raw) for v in node._to_save)
-        node._to_save = None
-    return tuple(results) if multi else results[0]
+        _record_saved(node, node._to_save, args, fargs, outs, results)
+    return tuple(results) if type(out) is tuple else results[0]
 
 
 def _detach_outputs(out, vcls):
@@ -297,3 +378,6 @@ def _check_finite(name, phase, values, vcls):
             what = "output" if phase == "forward" else "gradient for input"
             raise RuntimeError(f"Function '{name}' returned NaN/Inf values in its {phase} "
                                f"({what} {i}) [detect_anomaly]")
+
+
+Function.apply = classmethod(apply)

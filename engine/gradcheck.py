@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd_api import grad as _grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 from .variable import Variable
 
 
@@ -130,8 +130,10 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     vs = [o._value_cls._wrap(rng.standard_normal(np.shape(o.data))) for o in outs]
 
     def first_derivative(*xs):
-        ys = _outputs(fn, list(xs))
-        gs = _grad(ys, [xs[i] for i in diff], grad_outputs=vs, create_graph=True, allow_unused=True)
+        with enable_grad():  # gradcheck evaluates this under no_grad for finite differences
+            ys = _outputs(fn, list(xs))
+            gs = _grad(ys, [xs[i] for i in diff], grad_outputs=vs, create_graph=True,
+                       allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol)

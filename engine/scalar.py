@@ -328,3 +328,4 @@ class Scalar(Variable):
 
 
 Scalar._value_cls = Scalar
+Scalar._mutable = False  # in-place edits possible: track versions of saved values

@@ -347,17 +347,28 @@ class Tensor(Variable):
     def __abs__(self):
         return _ops.Abs.apply(self)
 
+    def _inplace_or_rebind(self, inplace, outofplace, other):
+        """``x op= y``: in place unless the op must be recorded (grad mode on and x requires
+        grad); a leaf that requires grad cannot be edited in place while recording (PyTorch)."""
+        from .grad_mode import STATE
+
+        if STATE.grad_enabled and self.requires_grad:
+            if self.grad_fn is None:
+                self._check_inplace()
+            return outofplace(self, other)
+        return inplace(self, other)
+
     def __iadd__(self, other):
-        return self.add_(other) if not self.requires_grad else self + other
+        return self._inplace_or_rebind(Tensor.add_, Tensor.__add__, other)
 
     def __isub__(self, other):
-        return self.sub_(other) if not self.requires_grad else self - other
+        return self._inplace_or_rebind(Tensor.sub_, Tensor.__sub__, other)
 
     def __imul__(self, other):
-        return self.mul_(other) if not self.requires_grad else self * other
+        return self._inplace_or_rebind(Tensor.mul_, Tensor.__mul__, other)
 
     def __itruediv__(self, other):
-        return self.div_(other) if not self.requires_grad else self / other
+        return self._inplace_or_rebind(Tensor.div_, Tensor.__truediv__, other)
 
     # comparisons: bool tensors without gradient
     def __lt__(self, other):
@@ -601,6 +612,7 @@ def _payload(x):
 
 
 Tensor._value_cls = Tensor
+Tensor._mutable = True  # in-place edits possible: track versions of saved values
 
 from . import ops as _ops  # noqa: E402  (the ops import Tensor lazily)
 from .ops import _UFUNCS, _NONDIFF_UFUNCS  # noqa: E402

@@ -280,7 +280,7 @@ def permute(a, *dims):
     """Reorder dimensions: ``out.shape[i] = a.shape[dims[i]]``."""
     a = _t(a)
     dims = _shape_arg(dims)
-    if sorted(d % max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
+    if sorted(d % (a.ndim or 1) for d in dims) != list(range(a.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {a.ndim} dims of shape {a.shape}")
     return Permute.apply(a, tuple(d % a.ndim for d in dims))
 
