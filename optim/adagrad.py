@@ -1,0 +1,50 @@
+"""Adagrad (Duchi et al. 2011) with PyTorch's lr_decay, initial_accumulator_value and eps."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _check
+
+
+class Adagrad(Optimizer):
+    r"""PyTorch's Adagrad.  Per step t, for each parameter w with gradient g:
+
+    g ← g + λw;  clr = η / (1 + (t − 1)·lr_decay);  s ← s + g²;  w ← w − clr·g / (√s + ε),
+    with s initialised to ``initial_accumulator_value``.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check(lr, "learning rate")
+        _check(lr_decay, "lr_decay value")
+        _check(weight_decay, "weight_decay value")
+        _check(initial_accumulator_value, "initial_accumulator_value value")
+        _check(eps, "epsilon value")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        st = self.state[p]
+        if "sum" not in st:
+            st["step"] = 0.0
+            st["sum"] = np.full(p.data.shape, group["initial_accumulator_value"], dtype=p.data.dtype)
+        return st
+
+    def _step_group(self, gi, group):
+        from engine.kernels.optim_updates import adagrad_update
+        for params, grads, cache in self._buckets(gi, self._with_grad(group)):
+            arrays, write_back = self._arrays(params)
+            sums, clrs = [], []
+            for p in params:
+                st = self._init_state(p, group)
+                st["step"] += 1
+                clrs.append(group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"]))
+                sums.append(st["sum"])
+            adagrad_update(arrays, grads, sums, clrs, weight_decay=group["weight_decay"],
+                           eps=group["eps"], maximize=group["maximize"], backend=self.backend, cache=cache)
+            write_back()

@@ -1,0 +1,277 @@
+"""``Optimizer``: parameter groups, state, ``step``/``zero_grad``/``state_dict`` (PyTorch semantics).
+
+Parameters are engine Tensors (anything with an ndarray ``.data`` and a ``.grad``); updates write
+into ``p.data`` in place.  Subclasses implement ``_step_group(group)``, which collects the
+parameters that have a gradient and runs one fused kernel per dtype (engine/kernels/optim_updates).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import MutableMapping
+
+import numpy as np
+
+
+class _RequiredParameter:
+    """Singleton marking a hyper-parameter without a default (e.g. ``lr`` of a bare Optimizer)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class ParamState(MutableMapping):
+    """``optimizer.state``: a dict keyed by parameter *identity* (``state[p]`` creates ``{}``)."""
+
+    def __init__(self):
+        self._d = {}
+
+    def __getitem__(self, p):
+        entry = self._d.get(id(p))
+        if entry is None:
+            entry = self._d[id(p)] = (p, {})
+        return entry[1]
+
+    def __setitem__(self, p, value):
+        self._d[id(p)] = (p, value)
+
+    def __delitem__(self, p):
+        del self._d[id(p)]
+
+    def __contains__(self, p):
+        return id(p) in self._d
+
+    def __iter__(self):
+        return (p for p, _ in self._d.values())
+
+    def __len__(self):
+        return len(self._d)
+
+
+def _typename(x):
+    return type(x).__module__ + "." + type(x).__qualname__
+
+
+def _is_tensor(x):
+    return isinstance(getattr(x, "data", None), np.ndarray) and hasattr(x, "grad")
+
+
+def _to_array(value):
+    """A loaded state value as ndarray (Tensors are unwrapped) or None when not array-like."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(getattr(value, "data", None), np.ndarray):
+        return value.data
+    return None
+
+
+class Optimizer:
+    """Base class.  ``params``: an iterable of Tensors, or of dicts (parameter groups) each with
+    ``"params"`` and optional per-group hyper-parameters overriding ``defaults``."""
+
+    backend = "numba"   # "numpy" runs the reference twins instead of the fused kernels
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        if _is_tensor(params):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state = ParamState()
+        self.param_groups = []
+        self._plans = {}
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [self.__class__.__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    # -- groups ------------------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group (dict with ``"params"``); missing hyper-parameters take the defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if _is_tensor(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but "
+                            "the ordering of tensors in sets will change between runs. Please use a list instead.")
+        params = list(params)
+        for p in params:
+            if not _is_tensor(p):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is " + _typename(p))
+            if not getattr(p, "is_leaf", True):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self._validate_group(group)
+        self.param_groups.append(group)
+
+    def _validate_group(self, group):
+        """Subclasses raise ValueError for invalid hyper-parameters (PyTorch's messages)."""
+
+    # -- step ----------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Reset gradients: ``p.grad = None`` (default) or fill them with zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """One update of every parameter that has a ``.grad``.  ``closure`` (optional)
+        re-evaluates the model and returns the loss, which ``step`` returns."""
+        loss = None
+        if closure is not None:
+            loss = self._call_closure(closure)
+        for gi, group in enumerate(self.param_groups):
+            self._step_group(gi, group)
+        return loss
+
+    @staticmethod
+    def _call_closure(closure):
+        try:
+            from engine import enable_grad
+        except ImportError:          # engine without grad-mode switches: just call it
+            return closure()
+        with enable_grad():
+            return closure()
+
+    def _step_group(self, gi, group):
+        raise NotImplementedError
+
+    def _with_grad(self, group):
+        """``(param, grad ndarray)`` for the group's parameters that have a gradient."""
+        out = []
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            g = g.data if not isinstance(g, np.ndarray) else g
+            if g.shape != p.data.shape and g.size != p.data.size:
+                raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match parameter "
+                                   f"of shape {tuple(p.data.shape)}")
+            out.append((p, g))
+        return out
+
+    def _buckets(self, gi, pairs):
+        """Split ``pairs`` by dtype: yields (params, grads, plan cache) per dtype.
+
+        Parameters whose ``.data`` is not a writeable C-contiguous array are updated through a
+        contiguous copy that is written back afterwards."""
+        by_dtype = {}
+        for p, g in pairs:
+            by_dtype.setdefault(p.data.dtype, []).append((p, g))
+        for dt, items in by_dtype.items():
+            params = [p for p, _ in items]
+            grads = [g for _, g in items]
+            yield params, grads, self._plans.setdefault((gi, dt.str), {})
+
+    @staticmethod
+    def _arrays(params):
+        """Contiguous working arrays for params plus a write-back function."""
+        arrays, back = [], []
+        for p in params:
+            a = p.data
+            if not (a.flags.c_contiguous and a.flags.writeable):
+                a = np.ascontiguousarray(a).copy()
+                back.append((p, a))
+            arrays.append(a)
+
+        def write_back():
+            for p, a in back:
+                p.data[...] = a
+        return arrays, write_back
+
+    # -- state dict --------------------------------------------------------------------------
+    def state_dict(self):
+        """``{"state": {index: {name: ndarray | number}}, "param_groups": [{..., "params": [index]}]}``
+        (PyTorch's layout; parameters are numbered in group order).  Arrays are the live state
+        arrays, not copies: deep-copy before continuing to train if you keep it in memory."""
+        index, groups, k = {}, [], 0
+        for group in self.param_groups:
+            packed = {key: (list(v) if isinstance(v, tuple) else v)
+                      for key, v in group.items() if key != "params"}
+            packed["params"] = list(range(k, k + len(group["params"])))
+            for p in group["params"]:
+                index[id(p)] = k
+                k += 1
+            groups.append(packed)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and state (arrays are copied and cast to the param dtype).
+        Accepts Tensors or ndarrays for array values and int or str state keys."""
+        saved_groups = state_dict["param_groups"]
+        if len(self.param_groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(self.param_groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group "
+                             "that doesn't match the size of optimizer's group")
+        id_map = {}
+        for g, s in zip(self.param_groups, saved_groups):
+            for saved_idx, p in zip(s["params"], g["params"]):
+                id_map[int(saved_idx)] = p
+        self.state = ParamState()
+        for key, st in state_dict["state"].items():
+            p = id_map.get(int(key))
+            if p is None:
+                continue
+            self.state[p] = {name: self._load_value(p, name, v) for name, v in st.items()}
+        new_groups = []
+        for g, s in zip(self.param_groups, saved_groups):
+            ng = {k: copy.deepcopy(v) for k, v in s.items() if k != "params"}
+            if isinstance(ng.get("betas"), list):
+                ng["betas"] = tuple(ng["betas"])
+            ng["params"] = g["params"]
+            new_groups.append(ng)
+        self.param_groups = new_groups
+        self._plans = {}
+
+    _scalar_state = ("step", "mu_product")
+
+    def _load_value(self, p, name, v):
+        arr = _to_array(v)
+        if arr is None and isinstance(v, (list, int, float, np.number)) and not isinstance(v, bool):
+            arr = np.asarray(v)       # JSON round trips turn arrays into (nested) lists or numbers
+        if arr is None:
+            return copy.deepcopy(v)
+        if name in self._scalar_state:
+            return float(arr.item())
+        return np.array(arr, dtype=p.data.dtype, order="C", copy=True).reshape(p.data.shape)
+
+
+def _check_betas(betas):
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def _check(value, name, lower=0.0):
+    if not value >= lower:
+        raise ValueError(f"Invalid {name}: {value}")
