@@ -1,0 +1,167 @@
+"""Fused batch normalization over ``(N, C)`` or ``(N, C, *)`` ndarrays (statistics per channel C).
+
+The input is viewed as ``(N, C, L)``; one Numba task per channel computes mean, biased variance
+(two sweeps over the channel's ``N*L`` values, which stay in cache), then normalizes and applies
+the affine map; the backward does one reduction sweep and one output sweep per channel.
+Sums accumulate in float64 whatever the input dtype.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_FLAGS = dict(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+
+
+@nb.njit(**_FLAGS)
+def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):
+    n_, c_, l_ = x.shape
+    m = n_ * l_
+    for c in nb.prange(c_):
+        s = 0.0
+        for n in range(n_):
+            for k in range(l_):
+                s += x[n, c, k]
+        mu = s / m
+        q = 0.0
+        for n in range(n_):
+            for k in range(l_):
+                d = x[n, c, k] - mu
+                q += d * d
+        v = q / m
+        istd = 1.0 / np.sqrt(v + eps)
+        mean[c], var[c], invstd[c] = mu, v, istd
+        scale = w[c] * istd
+        shift = b[c] - mu * scale
+        for n in range(n_):
+            for k in range(l_):
+                out[n, c, k] = x[n, c, k] * scale + shift
+
+
+@nb.njit(**_FLAGS)
+def _bn_affine(x, scale, shift, out):
+    n_, c_, l_ = x.shape
+    for c in nb.prange(c_):
+        a, b = scale[c], shift[c]
+        for n in range(n_):
+            for k in range(l_):
+                out[n, c, k] = x[n, c, k] * a + b
+
+
+@nb.njit(**_FLAGS)
+def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb):
+    n_, c_, l_ = x.shape
+    m = n_ * l_
+    for c in nb.prange(c_):
+        mu, istd = mean[c], invstd[c]
+        sg = 0.0
+        sgx = 0.0
+        for n in range(n_):
+            for k in range(l_):
+                g = gy[n, c, k]
+                sg += g
+                sgx += g * (x[n, c, k] - mu)
+        gb[c] = sg
+        gw[c] = sgx * istd
+        k0 = w[c] * istd
+        a = sg / m if training else 0.0
+        bb = sgx * istd * istd / m if training else 0.0
+        for n in range(n_):
+            for k in range(l_):
+                gx[n, c, k] = k0 * (gy[n, c, k] - a - (x[n, c, k] - mu) * bb)
+
+
+def _as3d(a, dtype=None):
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    if a.ndim < 2:
+        raise ValueError(f"batch_norm: expected (N, C) or (N, C, *) input, got {a.shape}")
+    return a, a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _params(weight, bias, c, dtype):
+    w = np.ones(c, dtype) if weight is None else np.ascontiguousarray(weight, dtype=dtype).reshape(c)
+    b = np.zeros(c, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype).reshape(c)
+    return w, b
+
+
+def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, running_var=None,
+                      training=True):
+    """``out = (x - mean[c]) * invstd[c] * weight[c] + bias[c]``, ``invstd = 1 / sqrt(var + eps)``.
+
+    Training (``training=True``): ``mean`` and the biased ``var = mean((x - mean)^2)`` are taken per
+    channel over N and all spatial positions. Otherwise ``running_mean``/``running_var`` are used.
+    Returns ``(out, mean, invstd, var)``: ``mean``/``invstd`` are what :func:`batchnorm_backward`
+    needs; ``var`` is the biased batch variance (unbiased = ``var * M / (M - 1)``, ``M = N*L``) for
+    the caller's running-stat update. ``weight``/``bias`` None mean 1 and 0. Keeps x's dtype.
+    """
+    x, x3 = _as3d(x)
+    c = x3.shape[1]
+    w, b = _params(weight, bias, c, x.dtype)
+    out = np.empty_like(x)
+    if training:
+        mean, invstd, var = (np.empty(c, x.dtype) for _ in range(3))
+        _bn_train_fwd(x3, w, b, float(eps), out.reshape(x3.shape), mean, invstd, var)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: training=False needs running_mean and running_var")
+        mean = np.asarray(running_mean, x.dtype).reshape(c)
+        var = np.asarray(running_var, x.dtype).reshape(c)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        scale = w * invstd
+        _bn_affine(x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
+    return out, mean, invstd, var
+
+
+def batchnorm_backward(grad_out, x, weight, mean, invstd, training=True):
+    """Gradients of :func:`batchnorm_forward`: ``(grad_input, grad_weight, grad_bias)``.
+
+    With ``xhat = (x - mean) * invstd`` and sums over the ``M = N*L`` values of a channel:
+    ``grad_bias = sum(g)``, ``grad_weight = sum(g * xhat)``, and in training
+    ``grad_input = weight * invstd * (g - sum(g)/M - xhat * sum(g * xhat)/M)``;
+    with fixed (running) statistics ``grad_input = weight * invstd * g``.
+    """
+    x, x3 = _as3d(x)
+    c = x3.shape[1]
+    w, _ = _params(weight, None, c, x.dtype)
+    gy = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(x3.shape)
+    gx = np.empty_like(x)
+    gw, gb = np.empty(c, x.dtype), np.empty(c, x.dtype)
+    _bn_bwd(gy, x3, w, np.ascontiguousarray(mean, x.dtype), np.ascontiguousarray(invstd, x.dtype),
+            bool(training), gx.reshape(x3.shape), gw, gb)
+    return gx, gw, gb
+
+
+# ----------------------------------------------------------------------------- reference twins
+def batchnorm_forward_reference(x, weight=None, bias=None, eps=1e-5, running_mean=None,
+                                running_var=None, training=True):
+    """Plain-NumPy twin of :func:`batchnorm_forward`."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    else:
+        mean, var = np.asarray(running_mean, x.dtype), np.asarray(running_var, x.dtype)
+    invstd = 1.0 / np.sqrt(var + eps)
+    out = (x - mean.reshape(shape)) * invstd.reshape(shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out.astype(x.dtype), mean, invstd, var
+
+
+def batchnorm_backward_reference(grad_out, x, weight, mean, invstd, training=True):
+    """Plain-NumPy twin of :func:`batchnorm_backward`."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    m = x.size // x.shape[1]
+    w = np.ones(x.shape[1], x.dtype) if weight is None else weight
+    xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
+    gb = grad_out.sum(axis=axes)
+    gw = (grad_out * xhat).sum(axis=axes)
+    g = grad_out
+    if training:
+        g = grad_out - gb.reshape(shape) / m - xhat * gw.reshape(shape) / m
+    return g * (w * invstd).reshape(shape), gw, gb

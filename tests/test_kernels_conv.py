@@ -1,0 +1,120 @@
+"""engine.kernels.conv: Numba im2col/col2im + GEMM vs the plain-NumPy twin, finite differences, linearity."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from engine.kernels import conv as K
+
+SETTINGS = settings(deadline=None, max_examples=25)
+
+
+@st.composite
+def conv_cases(draw, dtype=np.float64):
+    groups = draw(st.integers(1, 3))
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    hmin = max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0])
+    wmin = max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1])
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(hmin, hmin + 5)), draw(st.integers(wmin, wmin + 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, cin, h, w)).astype(dtype)
+    weight = rng.standard_normal((cout, cin // groups, kh, kw)).astype(dtype)
+    bias = rng.standard_normal(cout).astype(dtype) if draw(st.booleans()) else None
+    return x, weight, bias, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+@SETTINGS
+@given(conv_cases())
+def test_forward_and_backward_match_reference_float64(case):
+    x, w, b, kw = case
+    out = K.conv2d_forward(x, w, b, **kw)
+    np.testing.assert_allclose(out, K.conv2d_forward_reference(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+    gy = np.random.default_rng(1).standard_normal(out.shape)
+    for got, ref in zip(K.conv2d_backward(gy, x, w, **kw), K.conv2d_backward_reference(gy, x, w, **kw)):
+        np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)
+
+
+@settings(deadline=None, max_examples=15)
+@given(conv_cases(np.float32))
+def test_float32_keeps_dtype_and_matches(case):
+    x, w, b, kw = case
+    out = K.conv2d_forward(x, w, b, **kw)
+    assert out.dtype == np.float32
+    ref = K.conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64),
+                                     None if b is None else b.astype(np.float64), **kw)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+    gy = np.ones(out.shape, np.float32)
+    gx, gw, gb = K.conv2d_backward(gy, x, w, **kw)
+    assert gx.dtype == gw.dtype == gb.dtype == np.float32
+    rx, rw, rb = K.conv2d_backward_reference(gy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kw)
+    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gw, rw, rtol=1e-4, atol=1e-4)
+
+
+def _fd(f, a, eps=1e-6):
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + eps
+        hi = f()
+        a[i] = old - eps
+        lo = f()
+        a[i] = old
+        g[i] = (hi - lo) / (2 * eps)
+    return g
+
+
+@settings(deadline=None, max_examples=8)
+@given(conv_cases())
+def test_backward_matches_finite_differences(case):
+    x, w, b, kw = case
+    b = np.zeros(w.shape[0]) if b is None else b
+    gy = np.random.default_rng(2).standard_normal(K.conv2d_forward(x, w, b, **kw).shape)
+    loss = lambda: float((K.conv2d_forward_reference(x, w, b, **kw) * gy).sum())  # noqa: E731
+    gx, gw, gb = K.conv2d_backward(gy, x, w, **kw)
+    np.testing.assert_allclose(gx, _fd(loss, x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gw, _fd(loss, w), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gb, _fd(loss, b), rtol=1e-5, atol=1e-6)
+
+
+@SETTINGS
+@given(conv_cases(), st.floats(-3, 3), st.floats(-3, 3))
+def test_linear_in_the_input(case, alpha, beta):
+    x, w, _, kw = case
+    y = np.random.default_rng(3).standard_normal(x.shape)
+    lhs = K.conv2d_forward(alpha * x + beta * y, w, None, **kw)
+    rhs = alpha * K.conv2d_forward(x, w, None, **kw) + beta * K.conv2d_forward(y, w, None, **kw)
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-10, atol=1e-10)
+
+
+def test_chunked_batch_equals_whole_batch(monkeypatch):
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((5, 4, 6, 6)), rng.standard_normal((3, 4, 3, 3))
+    whole = K.conv2d_forward(x, w, padding=1)
+    grads = K.conv2d_backward(np.ones_like(whole), x, w, padding=1)
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)  # one sample per chunk
+    np.testing.assert_allclose(K.conv2d_forward(x, w, padding=1), whole, rtol=1e-12)
+    for a, b in zip(K.conv2d_backward(np.ones_like(whole), x, w, padding=1), grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_pointwise_path_and_needs_input_grad():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 4, 3, 5)), rng.standard_normal((6, 2, 1, 1))
+    np.testing.assert_allclose(K.conv2d_forward(x, w, groups=2),
+                               K.conv2d_forward_reference(x, w, groups=2), rtol=1e-12)
+    gy = rng.standard_normal((2, 6, 3, 5))
+    gx, gw, gb = K.conv2d_backward(gy, x, w, groups=2, needs_input_grad=(False, True, False))
+    assert gx is None and gb is None
+    np.testing.assert_allclose(gw, K.conv2d_backward_reference(gy, x, w, groups=2)[1], rtol=1e-12)
+
+
+def test_bad_shapes_raise():
+    import pytest
+    with pytest.raises(ValueError):
+        K.conv2d_forward(np.zeros((1, 3, 4, 4)), np.zeros((2, 2, 3, 3)))
+    with pytest.raises(ValueError):
+        K.conv2d_forward(np.zeros((1, 2, 2, 2)), np.zeros((2, 2, 3, 3)))
