@@ -1,2 +1,101 @@
-"""Placeholder: filled in by the nn work in progress."""
-__all__ = []
+"""``Conv2d``: the 2-D convolution layer (PyTorch's arguments, defaults and initialisation)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine import pad as _pad
+from engine.dtypes import get_default_dtype
+from engine.random import generator
+
+from ..functional.conv import _pair, _same_padding, conv2d
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["Conv2d"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _uniform_parameter(shape, bound, dtype):
+    """A Parameter drawn from U(−bound, bound) with the library's generator."""
+    return Parameter(generator().uniform(-bound, bound, shape).astype(dtype))
+
+
+class Conv2d(Module):
+    """Applies ``conv2d`` (see ``nn.functional.conv2d``) with a learnable
+    ``weight (out_channels, in_channels/groups, kH, kW)`` and ``bias (out_channels,)``:
+
+        out[n, o] = bias[o] + Σ_{c, i, j} weight[o, c, i, j] · xpad[n, ·, y·s + i·d, z·s + j·d]
+
+    Initialisation as PyTorch: ``kaiming_uniform_(a=√5)``, i.e. weight and bias ~ U(±1/√fan_in)
+    with ``fan_in = in_channels/groups · kH · kW``. ``padding`` may be an int, a pair, ``'same'`` or
+    ``'valid'``; ``padding_mode`` is ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+    Keras-style ``kernel_regularizer``/``bias_regularizer``/``activity_regularizer`` are optional.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=None, kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None):
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} "
+                             f"must be divisible by groups={groups}")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"Conv2d: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.dilation = _pair(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair, got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding")
+        self.padding_mode = padding_mode
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        kh, kw = self.kernel_size
+        fan_in = in_channels // groups * kh * kw
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = _uniform_parameter((out_channels, in_channels // groups, kh, kw), bound, dtype)
+        if bias:
+            self.bias = _uniform_parameter((out_channels,), bound, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.activity_regularizer = activity_regularizer
+
+    def _explicit_padding(self):
+        """The (left, right, top, bottom) pad tuple for non-zero padding modes."""
+        if self.padding == "same":
+            (t, b), (lft, r) = _same_padding(self.kernel_size, self.dilation)
+            return (lft, r, t, b)
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
+
+    def forward(self, input):  # noqa: A002
+        if self.padding_mode != "zeros":
+            x = _pad(input, self._explicit_padding(), mode=self.padding_mode)
+            return conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
