@@ -280,6 +280,84 @@ def _needs_tuple(mask, n):
 def apply(cls, *args):
     """Run ``cls.forward`` on ``args`` and, when any input requires grad and grad mode is on,
     record a Node and wire the outputs into the graph (see Function)."""
+    n = len(args)
+    if cls.raw and (n == 1 or n == 2) and isinstance(args[0], Variable) and not STATE.anomaly:
+        return _apply_small(cls, args[0], args[1] if n == 2 else _NO_ARG, n)
+    return _apply_general(cls, args)
+
+
+def _edge(a):
+    """The graph edge to a value that requires grad: its producer node, or itself when a leaf."""
+    gf = a.grad_fn
+    if gf is None:
+        return a
+    nr = a._output_nr
+    return gf if nr == 0 else (gf, nr)
+
+
+_NO_ARG = object()
+
+
+def _apply_small(cls, a, b, n):
+    """``apply`` for a built-in op of one or two arguments whose first is a Tensor/Scalar: the
+    hot path of every arithmetic operator, unrolled (no per-argument loop, direct matching of
+    saved values)."""
+    vcls = a._value_cls
+    ad = a.data
+    b_var = isinstance(b, Variable)
+    bd = b.data if b_var else b
+    ra = a.requires_grad
+    rb = b_var and b.requires_grad
+    view_vc = None if cls.view_of is None else a._vc
+    if not ((ra or rb) and STATE.grad_enabled):
+        out = cls.forward(NULL_CTX, ad) if n == 1 else cls.forward(NULL_CTX, ad, bd)
+        if type(out) is tuple:
+            return tuple(vcls._wrap(o) for o in out)
+        return vcls._wrap(out, None, 0, view_vc)
+    if n == 1:
+        node = Node(cls, _ONE_TRUE, vcls, [_edge(a)])
+        out = cls.forward(node, ad)
+    else:
+        node = Node(cls, _PAIRS[ra][rb], vcls, [_edge(a) if ra else None, _edge(b) if rb else None])
+        out = cls.forward(node, ad, bd)
+    if type(out) is tuple or node._non_diff is not None:
+        args = (a,) if n == 1 else (a, b)
+        return _wire_outputs(cls, node, args, [ad] if n == 1 else [ad, bd], out, vcls, True, view_vc)
+    w = vcls._wrap(out, node, 0, view_vc)
+    if type(out) is np.ndarray:
+        node._out_meta = ((out.shape, out.dtype),)
+    saved = node._to_save
+    if saved is not None:
+        idxs = []
+        vers = [] if vcls._mutable else None
+        for v in saved:
+            if v is ad:
+                idx, src = 0, a
+            elif b_var and v is bd:
+                idx, src = 1, b
+            elif v is out:
+                idx, src = -1, w
+            else:
+                idx, src = None, None
+            idxs.append(idx)
+            if vers is not None:
+                vc = _CONST_VC if src is None else src._vc
+                vers.append(vc)
+                vers.append(vc[0])
+        node._saved = saved
+        node._saved_idx = idxs
+        node._saved_ver = vers
+        node._to_save = None
+    return w
+
+
+_ONE_TRUE = (True,)
+_PAIRS = ((None, (False, True)), ((True, False), (True, True)))
+
+
+def _apply_general(cls, args):
+    """``apply`` for any Function: user bricks (Tensors in, Tensors out), several inputs or
+    outputs, anomaly mode."""
     grad_on = STATE.grad_enabled
     raw = cls.raw
     vcls = None
@@ -292,13 +370,7 @@ def apply(cls, *args):
             vcls = a._value_cls
             if grad_on and a.requires_grad:
                 mask |= bit
-                gf = a.grad_fn
-                if gf is None:
-                    edges.append(a)
-                elif a._output_nr == 0:
-                    edges.append(gf)
-                else:
-                    edges.append((gf, a._output_nr))
+                edges.append(_edge(a))
             else:
                 edges.append(None)
             fargs.append(a.data if raw else a)
