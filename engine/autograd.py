@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 
+import numpy as np
+
 from .function import _FREED, Node, _check_finite
 from .grad_mode import STATE
 
@@ -96,7 +98,8 @@ def _payloads(res):
     """Gradients returned by a user backward as payloads (Tensor -> ndarray; None kept)."""
     if type(res) is not tuple:
         res = (res,)
-    return tuple(None if r is None else getattr(r, "data", r) for r in res)
+    return tuple(r if r is None or isinstance(r, np.ndarray) else
+                 np.asarray(r) if isinstance(r, (np.generic, float, int)) else r.data for r in res)
 
 
 def _check_shapes(node, res, create_graph):
@@ -153,10 +156,12 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
     buffers = {}
     root_nodes = []
     handed = set()
+    leaf_grads = {}  # leaf -> its total gradient, delivered once at the end (hooks see the sum)
     for v, g in zip(roots, root_grads):
         if v.grad_fn is None:
             if v.requires_grad:
-                _deliver_leaf(v, g, create_graph, capture, captured if capture else None, handed)
+                prev = leaf_grads.get(v)
+                leaf_grads[v] = g if prev is None else prev + g
             continue
         node = v.grad_fn
         buf = buffers.get(node)
@@ -167,11 +172,23 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     deps = _dependencies(root_nodes)
     ready = [n for n in root_nodes if n not in deps]
+    # the fast lane: a built-in op with one output, no hooks, no double backward, no anomaly
+    # checks and no captured inputs needs nothing but its backward call
+    plain = not create_graph and capture is None and not STATE.anomaly
     while ready:
         node = ready.pop()
         buf = buffers.pop(node, None)
         if buf is None:  # no consumer sent a gradient: nothing flows through this node
             grads = (None,) * len(node._next)
+        elif plain and node.fn.raw and node._n_out == 1 and node._pre_hooks is None:
+            if node._saved is _FREED:
+                node.saved_tensors  # raises the "second backward" error
+            node._as_values = False
+            grads = node.fn.backward(node, buf[0])
+            if type(grads) is not tuple:
+                grads = (grads,)
+            if len(grads) != len(node._next):
+                grads = _fix_arity(node, grads)
         else:
             if capture is not None:
                 for nr, g in enumerate(buf):
@@ -186,24 +203,34 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
         for target, g in zip(node._next, grads):
             if target is None:
                 continue
-            if type(target) is Node:
+            tt = type(target)
+            if tt is Node:
                 nr = 0
-            elif type(target) is tuple:
+            elif tt is tuple:
                 target, nr = target
             else:
                 if g is not None:
-                    _deliver_leaf(target, g, create_graph, capture, captured if capture else None,
-                                  handed)
+                    prev = leaf_grads.get(target)
+                    leaf_grads[target] = g if prev is None else prev + g
                 continue
             if g is not None:
                 tb = buffers.get(target)
                 if tb is None:
                     tb = buffers[target] = [None] * target._n_out
-                tb[nr] = g if tb[nr] is None else tb[nr] + g
+                    tb[nr] = g
+                elif tb[nr] is None:
+                    tb[nr] = g
+                else:
+                    tb[nr] = tb[nr] + g
             left = deps[target] - 1
             deps[target] = left
             if left == 0:
                 ready.append(target)
+    for leaf, g in leaf_grads.items():
+        if capture is None:
+            leaf._accumulate_grad(g, create_graph, handed)
+        else:
+            _deliver_leaf(leaf, g, create_graph, capture, captured, handed)
     return captured if capture is not None else None
 
 

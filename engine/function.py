@@ -82,13 +82,12 @@ class Node:
     _stack = None
 
     def __init__(self, fn, needs_input_grad, vcls, edges):
+        # _saved_ver/_saved_idx are set with _saved, _as_values by the engine before backward
         self.fn = fn
         self.needs_input_grad = needs_input_grad
         self._vcls = vcls
         self._next = edges
         self._saved = None
-        self._saved_ver = None
-        self._as_values = False
         self._out_meta = None
 
     # -- the ctx API -------------------------------------------------------------------------
@@ -114,9 +113,10 @@ class Node:
             return ()
         vers = self._saved_ver
         if vers is not None:
-            for k, payload in enumerate(saved):
-                vc, version = vers[2 * k], vers[2 * k + 1]
+            for k in range(0, len(vers), 2):
+                vc, version = vers[k], vers[k + 1]
                 if vc[0] != version:
+                    payload = saved[k // 2]
                     raise RuntimeError(
                         f"one of the variables needed for gradient computation has been modified "
                         f"by an inplace operation: a saved value of {self.name()} with shape "
@@ -281,8 +281,8 @@ def apply(cls, *args):
     """Run ``cls.forward`` on ``args`` and, when any input requires grad and grad mode is on,
     record a Node and wire the outputs into the graph (see Function)."""
     n = len(args)
-    if cls.raw and (n == 1 or n == 2) and isinstance(args[0], Variable) and not STATE.anomaly:
-        return _apply_small(cls, args[0], args[1] if n == 2 else _NO_ARG, n)
+    if cls.raw and (n == 1 or n == 2) and isinstance(args[0], Variable):
+        return apply_small(cls, args[0], args[1] if n == 2 else None, n)
     return _apply_general(cls, args)
 
 
@@ -295,13 +295,12 @@ def _edge(a):
     return gf if nr == 0 else (gf, nr)
 
 
-_NO_ARG = object()
-
-
-def _apply_small(cls, a, b, n):
-    """``apply`` for a built-in op of one or two arguments whose first is a Tensor/Scalar: the
-    hot path of every arithmetic operator, unrolled (no per-argument loop, direct matching of
-    saved values)."""
+def apply_small(cls, a, b, n):
+    """``apply`` for a built-in (raw) op of ``n`` = 1 or 2 arguments whose first, ``a``, is a
+    Tensor/Scalar (``b`` is ignored when ``n == 1``): the hot path of every operator, unrolled
+    (no per-argument loop, direct matching of saved values). Tensor operators call it directly."""
+    if STATE.anomaly:
+        return _apply_general(cls, (a,) if n == 1 else (a, b))
     vcls = a._value_cls
     ad = a.data
     b_var = isinstance(b, Variable)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .function import Function
+from .function import apply_small as _small
 from .variable import Variable
 
 _new = object.__new__
@@ -258,37 +259,37 @@ class Scalar(Variable):
         return id(self)
 
     def __add__(self, o):
-        return SAdd.apply(self, o)
+        return _small(SAdd, self, o, 2)
 
     def __radd__(self, o):
         return SAdd.apply(o, self)
 
     def __sub__(self, o):
-        return SSub.apply(self, o)
+        return _small(SSub, self, o, 2)
 
     def __rsub__(self, o):
         return SSub.apply(o, self)
 
     def __mul__(self, o):
-        return SMul.apply(self, o)
+        return _small(SMul, self, o, 2)
 
     def __rmul__(self, o):
         return SMul.apply(o, self)
 
     def __truediv__(self, o):
-        return SDiv.apply(self, o)
+        return _small(SDiv, self, o, 2)
 
     def __rtruediv__(self, o):
         return SDiv.apply(o, self)
 
     def __pow__(self, o):
-        return SPow.apply(self, o)
+        return _small(SPow, self, o, 2)
 
     def __rpow__(self, o):
         return SPow.apply(o, self)
 
     def __neg__(self):
-        return SNeg.apply(self)
+        return _small(SNeg, self, None, 1)
 
     def __lt__(self, o):
         return self.data < _val(o)
@@ -304,23 +305,23 @@ class Scalar(Variable):
 
     def exp(self):
         """eˣ."""
-        return SExp.apply(self)
+        return _small(SExp, self, None, 1)
 
     def log(self):
         """ln x."""
-        return SLog.apply(self)
+        return _small(SLog, self, None, 1)
 
     def tanh(self):
         """tanh x."""
-        return STanh.apply(self)
+        return _small(STanh, self, None, 1)
 
     def sigmoid(self):
         """1 / (1 + e⁻ˣ)."""
-        return SSigmoid.apply(self)
+        return _small(SSigmoid, self, None, 1)
 
     def relu(self):
         """max(x, 0)."""
-        return SRelu.apply(self)
+        return _small(SRelu, self, None, 1)
 
     def detach(self) -> "Scalar":
         """The same value, cut from the graph."""

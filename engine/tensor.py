@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes
+from .function import apply_small as _small
 from .variable import Variable
 
 _new = object.__new__
@@ -306,46 +307,46 @@ class Tensor(Variable):
 
     # -- operators ----------------------------------------------------------------------------
     def __add__(self, other):
-        return _ops.Add.apply(self, other)
+        return _small(_ops.Add, self, other, 2)
 
     def __radd__(self, other):
         return _ops.Add.apply(other, self)
 
     def __sub__(self, other):
-        return _ops.Sub.apply(self, other)
+        return _small(_ops.Sub, self, other, 2)
 
     def __rsub__(self, other):
         return _ops.Sub.apply(other, self)
 
     def __mul__(self, other):
-        return _ops.Mul.apply(self, other)
+        return _small(_ops.Mul, self, other, 2)
 
     def __rmul__(self, other):
         return _ops.Mul.apply(other, self)
 
     def __truediv__(self, other):
-        return _ops.Div.apply(self, other)
+        return _small(_ops.Div, self, other, 2)
 
     def __rtruediv__(self, other):
         return _ops.Div.apply(other, self)
 
     def __pow__(self, other):
-        return _ops.Pow.apply(self, other)
+        return _small(_ops.Pow, self, other, 2)
 
     def __rpow__(self, other):
         return _ops.Pow.apply(other, self)
 
     def __matmul__(self, other):
-        return _ops.Matmul.apply(self, other)
+        return _small(_ops.Matmul, self, other, 2)
 
     def __rmatmul__(self, other):
         return _ops.Matmul.apply(other, self)
 
     def __neg__(self):
-        return _ops.Neg.apply(self)
+        return _small(_ops.Neg, self, None, 1)
 
     def __abs__(self):
-        return _ops.Abs.apply(self)
+        return _small(_ops.Abs, self, None, 1)
 
     def _inplace_or_rebind(self, inplace, outofplace, other):
         """``x op= y``: in place unless the op must be recorded (grad mode on and x requires
@@ -424,43 +425,43 @@ class Tensor(Variable):
     # -- methods (see engine.ops for the definitions) -------------------------------------------
     def exp(self):
         """eˣ elementwise."""
-        return _ops.Exp.apply(self)
+        return _small(_ops.Exp, self, None, 1)
 
     def log(self):
         """ln x elementwise."""
-        return _ops.Log.apply(self)
+        return _small(_ops.Log, self, None, 1)
 
     def sqrt(self):
         """√x elementwise."""
-        return _ops.Sqrt.apply(self)
+        return _small(_ops.Sqrt, self, None, 1)
 
     def sin(self):
         """sin x elementwise."""
-        return _ops.Sin.apply(self)
+        return _small(_ops.Sin, self, None, 1)
 
     def cos(self):
         """cos x elementwise."""
-        return _ops.Cos.apply(self)
+        return _small(_ops.Cos, self, None, 1)
 
     def tanh(self):
         """tanh x elementwise."""
-        return _ops.Tanh.apply(self)
+        return _small(_ops.Tanh, self, None, 1)
 
     def sigmoid(self):
         """σ(x) = 1 / (1 + e⁻ˣ) elementwise."""
-        return _ops.Sigmoid.apply(self)
+        return _small(_ops.Sigmoid, self, None, 1)
 
     def relu(self):
         """max(x, 0) elementwise."""
-        return _ops.Relu.apply(self)
+        return _small(_ops.Relu, self, None, 1)
 
     def abs(self):
         """|x| elementwise."""
-        return _ops.Abs.apply(self)
+        return _small(_ops.Abs, self, None, 1)
 
     def neg(self):
         """−x."""
-        return _ops.Neg.apply(self)
+        return _small(_ops.Neg, self, None, 1)
 
     def pow(self, exponent):
         """x ** exponent."""
