@@ -78,8 +78,11 @@ class ModuleDict(Module):
 
     def __init__(self, modules=None):
         super().__init__()
-        for k, m in (modules or {}).items():
-            self.add_module(k, m)
+        if modules is not None:
+            # a mapping or an iterable of (key, module) pairs, as PyTorch
+            pairs = modules.items() if hasattr(modules, "items") else modules
+            for k, m in pairs:
+                self.add_module(k, m)
 
     def __getitem__(self, key):
         return self._modules[key]

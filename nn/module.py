@@ -73,14 +73,25 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__[store]:
                 del self.__dict__[store][name]
+                self.__dict__["_non_persistent"].discard(name)
                 return
         object.__delattr__(self, name)
+
+    def _check_new_name(self, name, store):
+        """PyTorch's rule: a name already used by another registry or a plain attribute cannot
+        be re-registered (it would be shadowed or stored twice)."""
+        d = self.__dict__
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{store[1:-1]} name must be a non-empty string without '.', got {name!r}")
+        if name in d or any(name in d[s] for s in ("_parameters", "_buffers", "_modules") if s != store):
+            raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter or None) under ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' "
                             f"(nn.Parameter or None required)")
+        self._check_new_name(name, "_parameters")
         self.__dict__["_parameters"][name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -88,6 +99,7 @@ class Module:
         unless ``persistent=False``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
+        self._check_new_name(name, "_buffers")
         self.__dict__["_buffers"][name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -98,6 +110,7 @@ class Module:
         """Register a submodule under ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name(str(name), "_modules")
         self.__dict__["_modules"][str(name)] = module
 
     register_module = add_module
@@ -143,15 +156,17 @@ class Module:
         return _Handle(self._forward_pre_hooks, Module._hook_counter)
 
     # -- traversal ------------------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix=""):
-        """Yield ``(dotted_name, module)`` for self and every descendant, each once."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield ``(dotted_name, module)`` for self and every descendant, each once (every path
+        to a shared module with ``remove_duplicate=False``)."""
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, mod = stack.pop()
-            if id(mod) in memo:
-                continue
-            memo.add(id(mod))
+            if remove_duplicate:
+                if id(mod) in memo:
+                    continue
+                memo.add(id(mod))
             yield name, mod
             children = [(f"{name}.{k}" if name else k, m) for k, m in mod._modules.items() if m is not None]
             stack.extend(reversed(children))
@@ -233,7 +248,8 @@ class Module:
         """An ordered dict ``dotted_name -> Tensor`` of parameters and persistent buffers
         (detached views of the live data unless ``keep_vars``)."""
         out = OrderedDict()
-        for mname, mod in self.named_modules(prefix=prefix.rstrip(".")):
+        # every path to a shared submodule gets its own keys, as in PyTorch
+        for mname, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             for k, p in mod._parameters.items():
                 if p is not None:
                     out[f"{mname}.{k}" if mname else k] = p if keep_vars else p.detach()
@@ -327,8 +343,14 @@ def _store_for(value, d, name):
             return "_parameters"
         raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
                         f"(nn.Parameter or None expected)")
-    if name in d["_buffers"] and (value is None or isinstance(value, Tensor)):
-        return "_buffers"
-    if name in d["_modules"] and value is None:
-        return "_modules"
+    if name in d["_buffers"]:
+        if value is None or isinstance(value, Tensor):
+            return "_buffers"
+        raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' "
+                        f"(Tensor or None expected)")
+    if name in d["_modules"]:
+        if value is None:
+            return "_modules"
+        raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
+                        f"(nn.Module or None expected)")
     return None
