@@ -46,24 +46,29 @@ def _run_node(node, grads, create_graph):
         grads = _apply_prehooks(node, grads, create_graph)
     if node._saved is _FREED:
         node.saved_tensors  # raises the "second backward" error
-    if fn.raw and not create_graph:
-        node._as_values = False
-        res = fn.backward(node, *grads)
-    else:
-        node._as_values = True
-        if not create_graph:
-            vcls = node._vcls
-            grads = [vcls._wrap(g) for g in grads]
-        res = fn.backward(node, *grads)
-        if not create_graph:
-            res = _payloads(res)
+    anomaly = STATE.anomaly
+    STATE.anomaly = False  # ops inside a backward are that Function's backward: checked below
+    try:
+        if fn.raw and not create_graph:
+            node._as_values = False
+            res = fn.backward(node, *grads)
+        else:
+            node._as_values = True
+            if not create_graph:
+                vcls = node._vcls
+                grads = [vcls._wrap(g) for g in grads]
+            res = fn.backward(node, *grads)
+            if not create_graph:
+                res = _payloads(res)
+    finally:
+        STATE.anomaly = anomaly
     if type(res) is not tuple:
         res = (res,)
     if len(res) != len(node._next):
         res = _fix_arity(node, res)
     if not fn.raw:
         _check_shapes(node, res, create_graph)
-    if STATE.anomaly:
+    if anomaly:
         try:
             _check_finite(fn.__name__, "backward", res, node._vcls)
         except RuntimeError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Variable
-from ._util import normalize_dims, reduce_args
+from ._util import normalize_dims, reduce_args, reduce_dims
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from .indexing import GetItem, _payload_index
 from .join import Cat, Stack
@@ -139,14 +139,14 @@ def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):  #
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
     if dtype is not None:
         a = a.to(dtype)
-    return Sum.apply(a, normalize_dims(dim, a.ndim), keepdim)
+    return Sum.apply(a, reduce_dims(dim, a.ndim), keepdim)
 
 
 def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Arithmetic mean over ``dim`` (all dims when None)."""
     a = _t(a)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
-    return Mean.apply(a, normalize_dims(dim, a.ndim), keepdim)
+    return Mean.apply(a, reduce_dims(dim, a.ndim), keepdim)
 
 
 def _correction(unbiased, correction):
@@ -159,7 +159,7 @@ def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     """Σ (a − ā)² / (n − correction); unbiased (correction=1) by default, as PyTorch."""
     a = _t(a)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
-    return Var.apply(a, normalize_dims(dim, a.ndim), keepdim, _correction(unbiased, correction))
+    return Var.apply(a, reduce_dims(dim, a.ndim), keepdim, _correction(unbiased, correction))
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
@@ -190,10 +190,14 @@ def _extreme(a, dim, keepdim, axis, keepdims, is_min, other=None):
     if a.data.size == 0:
         raise RuntimeError("max()/min() of an empty tensor has no identity")
     if dim is None:
-        return AMax.apply(a, normalize_dims(None, a.ndim), False, is_min)
+        return AMax.apply(a, reduce_dims(None, a.ndim), False, is_min)
     if not isinstance(dim, (int, np.integer)):
-        return AMax.apply(a, normalize_dims(dim, a.ndim), keepdim, is_min)
+        return AMax.apply(a, reduce_dims(dim, a.ndim), keepdim, is_min)
     (d,) = normalize_dims(dim, a.ndim)
+    if a.ndim == 0:  # PyTorch: the value itself and index 0
+        from ..tensor import Tensor
+
+        return MaxResult(AMax.apply(a, (), keepdim, is_min), Tensor._wrap(np.zeros((), np.int64)))
     values, indices = MaxDim.apply(a, d, keepdim, is_min)
     return MaxResult(values, indices)
 
@@ -211,13 +215,13 @@ def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  #
 def amax(a, dim=None, keepdim=False):
     """Max over ``dim`` (int or tuple); ties share the gradient evenly."""
     a = _t(a)
-    return AMax.apply(a, normalize_dims(dim, a.ndim), keepdim, False)
+    return AMax.apply(a, reduce_dims(dim, a.ndim), keepdim, False)
 
 
 def amin(a, dim=None, keepdim=False):
     """Min over ``dim`` (int or tuple); ties share the gradient evenly."""
     a = _t(a)
-    return AMax.apply(a, normalize_dims(dim, a.ndim), keepdim, True)
+    return AMax.apply(a, reduce_dims(dim, a.ndim), keepdim, True)
 
 
 def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -244,7 +248,7 @@ def logsumexp(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """log Σ eᵃ over ``dim``, computed stably."""
     a = _t(a)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
-    return LogSumExp.apply(a, normalize_dims(dim, a.ndim), keepdim)
+    return LogSumExp.apply(a, reduce_dims(dim, a.ndim), keepdim)
 
 
 def _one_dim(dim, ndim, name):

@@ -28,15 +28,15 @@ def unbroadcast(g, shape):
 
 def expand_to(g, shape):
     """Broadcast ``g`` to ``shape`` (a read-only view for ndarrays, ``Tensor.expand`` otherwise)."""
-    if isinstance(g, np.ndarray):
+    if isinstance(g, (np.ndarray, np.generic)):  # 0-d arithmetic yields NumPy scalars
         return np.broadcast_to(g, shape)
     return g.expand(*shape)
 
 
 def permute(g, axes):
     """Reorder the dimensions of ``g`` (``ndarray.transpose`` / ``Tensor.permute``)."""
-    if isinstance(g, np.ndarray):
-        return g.transpose(axes)
+    if isinstance(g, (np.ndarray, np.generic)):
+        return np.transpose(g, axes)
     return g.permute(*axes)
 
 
@@ -52,6 +52,13 @@ def normalize_dims(dim, ndim, name="dim"):
                              f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
         out.append(d % ndim if ndim else 0)
     return tuple(sorted(set(out)))
+
+
+def reduce_dims(dim, ndim):
+    """The axes a reduction over ``dim`` runs on: ``normalize_dims``, except that a 0-d tensor
+    (which accepts dim 0 / -1, as PyTorch) reduces over no axis at all."""
+    dims = normalize_dims(dim, ndim)
+    return dims if ndim else ()
 
 
 def broadcast_error(op: str, a, b) -> ValueError:

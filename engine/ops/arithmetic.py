@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, Variable
 from ._util import broadcast_error, shape_of, unbroadcast
 
 
@@ -116,7 +116,8 @@ class Pow(Function):
         if na:
             da = unbroadcast(g * b * a ** (b - 1), shape_of(a))
         if nb:
-            safe_log = np.log(np.where(a > 0, a, 1)) if isinstance(a, np.ndarray) else _tensor_log_pos(a)
+            # a is a payload (ndarray or a Python number) on the fast path, a Tensor in double backward
+            safe_log = _tensor_log_pos(a) if isinstance(a, Variable) else np.log(np.where(a > 0, a, 1))
             db = unbroadcast(g * out * safe_log, shape_of(b))
         return da, db
 

@@ -21,6 +21,6 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if isinstance(g, np.ndarray):
-            return g.astype(ctx.in_dtype), None
+        if isinstance(g, (np.ndarray, np.generic)):  # (0-d arithmetic yields NumPy scalars)
+            return np.asarray(g).astype(ctx.in_dtype), None
         return g.to(ctx.in_dtype), None

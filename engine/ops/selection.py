@@ -29,7 +29,10 @@ class Clamp(Function):
 
 
 def _data(x):
-    return getattr(x, "data", x)
+    """The payload of a Tensor; ndarrays and numbers as they are (``ndarray.data`` is a buffer)."""
+    from ..function import Variable
+
+    return x.data if isinstance(x, Variable) else x
 
 
 class Maximum(Function):

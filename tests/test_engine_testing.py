@@ -1,0 +1,211 @@
+"""``engine.testing``: the strategies generate what they promise, ``assert_gradients_match``
+catches a wrong user Function and passes a correct one, and ``import engine`` does not import it."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import engine
+from engine import Function, Tensor
+from engine.testing import assert_gradients_match, broadcastable_shapes, shapes, tensors
+
+SETTINGS = settings(deadline=None, max_examples=30)
+
+
+@SETTINGS
+@given(data=st.data(), min_dims=st.integers(0, 3), extra_dims=st.integers(0, 2),
+       min_side=st.integers(1, 3), extra_side=st.integers(0, 3))
+def test_shapes_respect_bounds(data, min_dims, extra_dims, min_side, extra_side):
+    max_dims, max_side = min_dims + extra_dims, min_side + extra_side
+    s = data.draw(shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side))
+    assert isinstance(s, tuple) and all(isinstance(d, int) for d in s)
+    assert min_dims <= len(s) <= max_dims
+    assert all(min_side <= d <= max_side for d in s)
+
+
+def test_shapes_defaults_cover_0d_and_bounds():
+    seen = set()
+
+    @settings(deadline=None, max_examples=30)
+    @given(shapes())
+    def collect(s):
+        assert 0 <= len(s) <= 4 and all(1 <= d <= 5 for d in s)
+        seen.add(len(s))
+
+    collect()
+    assert 0 in seen and len(seen) > 2
+
+
+@SETTINGS
+@given(data=st.data())
+def test_broadcastable_shapes_really_broadcast(data):
+    base = data.draw(shapes(max_dims=4, max_side=4), label="base")
+    other = data.draw(broadcastable_shapes(base, max_dims=4, max_side=4), label="other")
+    assert len(other) <= 4 and all(1 <= d <= 4 for d in other)
+    np.broadcast_shapes(base, other)  # raises if they do not broadcast
+    np.broadcast_to(np.zeros(base), np.broadcast_shapes(base, other))
+    # and the engine agrees
+    out = Tensor(np.ones(base)) + Tensor(np.ones(other))
+    assert out.shape == np.broadcast_shapes(base, other)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_tensors_default_and_given_shape(data):
+    t = data.draw(tensors())
+    assert isinstance(t, Tensor) and t.dtype == np.float64 and t.requires_grad and t.is_leaf
+    assert len(t.shape) <= 4 and all(1 <= d <= 5 for d in t.shape)
+    assert np.all(np.isfinite(t.data)) and np.all(np.abs(t.data) <= 3)
+    fixed = data.draw(tensors(shape=(2, 3)))
+    assert fixed.shape == (2, 3)
+    from_strategy = data.draw(tensors(shape=shapes(min_dims=2, max_dims=2, max_side=2)))
+    assert from_strategy.ndim == 2 and max(from_strategy.shape) <= 2
+    assert data.draw(tensors(shape=4)).shape == (4,)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_tensors_dtypes_elements_requires_grad(data):
+    f32 = data.draw(tensors(shape=(3,), dtype=np.float32))
+    assert f32.dtype == np.float32 and f32.requires_grad
+    ints = data.draw(tensors(shape=(3,), dtype=np.int64))
+    assert ints.dtype == np.int64 and not ints.requires_grad
+    flags = data.draw(tensors(shape=(3,), dtype=np.bool_))
+    assert flags.dtype == np.bool_ and not flags.requires_grad
+    pos = data.draw(tensors(shape=(4,), elements=st.floats(0.5, 1.0)))
+    assert np.all((pos.data >= 0.5) & (pos.data <= 1.0))
+    nograd = data.draw(tensors(shape=(2,), requires_grad=False))
+    assert not nograd.requires_grad
+
+
+def test_tensors_do_not_share_memory_between_draws():
+    drawn = []
+
+    @settings(deadline=None, max_examples=5)
+    @given(tensors(shape=(3,)))
+    def collect(t):
+        drawn.append(t)
+
+    collect()
+    for a in drawn:
+        for b in drawn:
+            assert a is b or not np.shares_memory(a.data, b.data)
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x * x
+
+
+class WrongCube(Function):
+    """A deliberate bug: the derivative of x³ written as 2x²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 2 * x * x
+
+
+@SETTINGS
+@given(x=tensors(shape=shapes(max_dims=3, max_side=3), elements=st.floats(0.5, 2)))
+def test_assert_gradients_match_passes_correct_and_catches_wrong(x):
+    assert_gradients_match(Cube.apply, x)  # non-scalar output: every element
+    assert_gradients_match(lambda t: Cube.apply(t).sum(), x)
+    with pytest.raises(AssertionError) as info:
+        assert_gradients_match(WrongCube.apply, x)
+    msg = str(info.value)
+    assert "WrongCube" in msg and "input 0" in msg and str(x.shape) in msg
+
+
+@SETTINGS
+@given(data=st.data())
+def test_assert_gradients_match_several_inputs_and_broadcasting(data):
+    a = data.draw(tensors(shape=shapes(max_dims=3, max_side=3)))
+    b = data.draw(tensors(shape=broadcastable_shapes(a.shape, max_dims=3, max_side=3)))
+    assert_gradients_match(lambda p, q: Cube.apply(p) * q.tanh(), a, b)
+
+    class WrongSecond(Function):
+        @staticmethod
+        def forward(ctx, p, q):
+            ctx.save_for_backward(p, q)
+            return p * q
+
+        @staticmethod
+        def backward(ctx, g):
+            p, q = ctx.saved_tensors
+            return g * q, g * p + 1.0  # wrong for the second input
+
+    same = data.draw(tensors(shape=a.shape))
+    with pytest.raises(AssertionError, match="input 1"):
+        assert_gradients_match(WrongSecond.apply, a, same)
+
+
+def test_assert_gradients_match_handles_float32_inputs_and_tuple_outputs():
+    x = Tensor(np.array([0.3, -0.8], dtype=np.float32), requires_grad=True)
+    assert_gradients_match(lambda t: (t.sin(), t * t), x)
+    with pytest.raises(AssertionError):
+        assert_gradients_match(lambda t: (t.sin(), WrongCube.apply(t)), x)
+    with pytest.raises(AssertionError, match="requires grad"):
+        assert_gradients_match(lambda t: t * 2, Tensor(np.ones(2)))
+
+
+def test_assert_gradients_match_fast_mode():
+    x = Tensor(np.linspace(0.5, 1.5, 6).reshape(2, 3), requires_grad=True)
+    assert_gradients_match(Cube.apply, x, fast_mode=True)
+    with pytest.raises(AssertionError):
+        assert_gradients_match(WrongCube.apply, x, fast_mode=True)
+
+
+def test_gradcheck_error_is_an_assertion_error_naming_input_and_element():
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    with pytest.raises(engine.GradcheckError) as info:
+        engine.gradcheck(WrongCube.apply, [x])
+    assert isinstance(info.value, AssertionError)
+    msg = str(info.value)
+    assert "input 0" in msg and "element (" in msg and "analytic" in msg and "numeric" in msg
+    assert engine.gradcheck(WrongCube.apply, [x], raise_exception=False) is False
+    with pytest.raises(engine.GradcheckError, match="float64"):
+        engine.gradcheck(Cube.apply, [Tensor(np.ones(2, dtype=np.float32), requires_grad=True)])
+
+
+def test_gradcheck_reports_a_non_differentiable_point_clearly():
+    x = Tensor(np.array([0.5, 1.0, -1.0]), requires_grad=True)  # 0.5 sits on the mask's edge
+    with pytest.raises(engine.GradcheckError, match="output size changed.*input 0, element \\(0,\\)"):
+        engine.gradcheck(lambda t: t[t > 0.5], [x])
+
+
+def test_import_engine_does_not_import_engine_testing_or_hypothesis():
+    code = ("import sys, engine; assert 'engine.testing' not in sys.modules, 'engine.testing'; "
+            "assert 'hypothesis' not in sys.modules, 'hypothesis'; import engine.testing")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(engine.__file__)))
+    assert res.returncode == 0, res.stderr
+
+
+def test_module_docstring_example_runs(tmp_path):
+    """The example in engine.testing's docstring is a working test module."""
+    import engine.testing as et
+
+    doc = et.__doc__
+    start = doc.index("import numpy as np")
+    end = doc.index("Keep shapes small")
+    body = "\n".join(line[4:] if line.startswith("    ") else line for line in doc[start - 4:end].splitlines())
+    ns = {}
+    exec(compile(body, "engine_testing_example", "exec"), ns)
+    ns["test_cube_forward_and_gradient"]()
+    ns["test_scaled_cube_broadcasts"]()
