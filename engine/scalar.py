@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .function import Function
+from .ops import unary
 from .function import apply_small as _small
 from .variable import Variable
 
@@ -116,10 +117,10 @@ class SNeg(Function):
         return -g
 
 
-class SExp(Function):
+# Unary ops: the Tensor ops' backward is written with operators that floats share, so a Scalar
+# op only swaps the forward for the ``math`` version (≈10x faster than NumPy on one float).
+class SExp(unary.Exp):
     """out = eᵃ;  da = g · out."""
-
-    raw = True
 
     @staticmethod
     def forward(ctx, a):
@@ -127,32 +128,18 @@ class SExp(Function):
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out
 
-
-class SLog(Function):
+class SLog(unary.Log):
     """out = ln a;  da = g / a."""
-
-    raw = True
 
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
         return math.log(a)
 
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return g / a
 
-
-class STanh(Function):
+class STanh(unary.Tanh):
     """out = tanh a;  da = g · (1 − out²)."""
-
-    raw = True
 
     @staticmethod
     def forward(ctx, a):
@@ -160,27 +147,15 @@ class STanh(Function):
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - out * out)
 
-
-class SSigmoid(Function):
+class SSigmoid(unary.Sigmoid):
     """out = 1 / (1 + e⁻ᵃ);  da = g · out · (1 − out)."""
-
-    raw = True
 
     @staticmethod
     def forward(ctx, a):
         out = 0.5 * math.tanh(0.5 * a) + 0.5
         ctx.save_for_backward(out)
         return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out * (1 - out)
 
 
 class SRelu(Function):
