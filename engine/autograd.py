@@ -161,12 +161,15 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
     buffers = {}
     root_nodes = []
     handed = set()
-    leaf_grads = {}  # leaf -> its total gradient, delivered once at the end (hooks see the sum)
+    leaf_grads = {}  # id(leaf) -> [leaf, total gradient], delivered once at the end (hooks see the sum)
     for v, g in zip(roots, root_grads):
         if v.grad_fn is None:
             if v.requires_grad:
-                prev = leaf_grads.get(v)
-                leaf_grads[v] = g if prev is None else prev + g
+                entry = leaf_grads.get(id(v))
+                if entry is None:
+                    leaf_grads[id(v)] = [v, g]
+                else:
+                    entry[1] = entry[1] + g
             continue
         node = v.grad_fn
         buf = buffers.get(node)
@@ -204,7 +207,6 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
             grads = _run_node(node, buf, create_graph)
         if not retain_graph:
             node._saved = _FREED
-            node._saved_ver = None
         for target, g in zip(node._next, grads):
             if target is None:
                 continue
@@ -215,8 +217,11 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
                 target, nr = target
             else:
                 if g is not None:
-                    prev = leaf_grads.get(target)
-                    leaf_grads[target] = g if prev is None else prev + g
+                    entry = leaf_grads.get(id(target))
+                    if entry is None:
+                        leaf_grads[id(target)] = [target, g]
+                    else:
+                        entry[1] = entry[1] + g
                 continue
             if g is not None:
                 tb = buffers.get(target)
@@ -231,7 +236,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
             deps[target] = left
             if left == 0:
                 ready.append(target)
-    for leaf, g in leaf_grads.items():
+    for leaf, g in leaf_grads.values():
         if capture is None:
             leaf._accumulate_grad(g, create_graph, handed)
         else:

@@ -63,13 +63,15 @@ class Node:
     Internally ``_next`` holds one entry per forward argument: the producing Node (its output 0),
     ``(node, output_nr)`` for another output of a multi-output node, the leaf Variable itself, or
     None. ``next_functions`` shows them PyTorch-style: ``(node, output_nr)``, ``(leaf, -1)``, None.
-    Saved values live in ``_saved`` (payloads) with ``_saved_idx`` (which input ``i`` or output
-    ``-1-j`` each came from, None for constants) and, for mutable payloads, ``_saved_ver``
-    (``(version_counter, version)`` pairs) to detect in-place edits.
+    Built-in ops keep what their backward needs besides saved values in the ``meta`` slot (no
+    per-node dict); user Functions may set any attribute. Saved values live in ``_saved``
+    (payloads) with ``_saved_src``, three entries per value: where it came from (input ``i``,
+    output ``-1-j``, None for a constant), its version counter (None when immutable) and the
+    version it had, so that backward detects in-place edits.
     """
 
-    __slots__ = ("fn", "_next", "needs_input_grad", "_saved", "_saved_idx", "_saved_ver",
-                 "_as_values", "_vcls", "_out_meta", "__dict__", "__weakref__")
+    __slots__ = ("fn", "_next", "needs_input_grad", "meta", "_saved", "_saved_src", "_as_values",
+                 "_vcls", "_out_meta", "__dict__", "__weakref__")
 
     # rarely set: class-level defaults, stored per instance only when used
     _n_out = 1
@@ -79,7 +81,7 @@ class Node:
     _stack = None
 
     def __init__(self, fn, needs_input_grad, vcls, edges):
-        # _saved_ver/_saved_idx are set with _saved, _as_values by the engine before backward
+        # _saved_src is set together with _saved; _as_values by the engine before backward
         self.fn = fn
         self.needs_input_grad = needs_input_grad
         self._vcls = vcls
@@ -108,26 +110,32 @@ class Node:
                 f"to backward through the graph a second time.")
         if saved is None:
             return ()
-        vers = self._saved_ver
-        if vers is not None:
-            for k in range(0, len(vers), 2):
-                vc, version = vers[k], vers[k + 1]
-                if vc[0] != version:
-                    payload = saved[k // 2]
-                    raise RuntimeError(
+        src = self._saved_src
+        for k in range(1, len(src), 3):
+            vc = src[k]
+            if vc is not None and vc[0] != src[k + 1]:
+                payload, version = saved[k // 3], src[k + 1]
+                raise RuntimeError(
                         f"one of the variables needed for gradient computation has been modified "
                         f"by an inplace operation: a saved value of {self.name()} with shape "
                         f"{tuple(np.shape(payload))} is at version {vc[0]}; expected version "
                         f"{version}. Use out-of-place ops (or .clone()) on tensors a graph still needs.")
         if not self._as_values:
             return saved
-        return tuple(self._as_value(payload, idx, k) for k, (payload, idx) in
-                     enumerate(zip(saved, self._saved_idx)))
+        return tuple(self._as_value(payload, src[3 * k], src[3 * k + 1])
+                     for k, payload in enumerate(saved))
 
-    def _as_value(self, payload, idx, k):
+    def saved_sources(self) -> list:
+        """For each saved value: ``(payload, index)`` with the forward argument index it came
+        from, ``-1-j`` for output ``j``, or None for a constant (empty after backward freed it)."""
+        saved = self._saved
+        if saved is None or saved is _FREED:
+            return []
+        return [(p, self._saved_src[3 * k]) for k, p in enumerate(saved)]
+
+    def _as_value(self, payload, idx, vc):
         """A saved payload as a graph-connected value (double backward): inputs and outputs are
         rebuilt on their producers; constants stay constants."""
-        vc = self._saved_ver[2 * k] if self._saved_ver is not None else None
         if idx is not None and idx >= 0:
             edge = self._next[idx]
             if edge is None:
@@ -193,8 +201,8 @@ def _record_saved(node, values, args, fargs, outs, results):
     """Store what forward saved: payloads, where each came from (input ``i`` / output ``-1-j`` /
     None for a constant) and, for mutable payloads (Tensors), the version counter and the
     version it had, so that backward detects in-place edits."""
-    idxs = []
-    vers = [] if node._vcls._mutable else None
+    src = []
+    mutable = node._vcls._mutable
     for v in values:
         idx = None
         i = 0
@@ -210,19 +218,14 @@ def _record_saved(node, values, args, fargs, outs, results):
                     idx = j
                     break
                 j -= 1
-        idxs.append(idx)
-        if vers is not None:
-            src = None if idx is None else (args[idx] if idx >= 0 else results[-1 - idx])
-            vc = src._vc if isinstance(src, Variable) else _CONST_VC
-            vers.append(vc)
-            vers.append(vc[0])
+        origin = None if idx is None else (args[idx] if idx >= 0 else results[-1 - idx])
+        vc = origin._vc if mutable and isinstance(origin, Variable) else None
+        src.append(idx)
+        src.append(vc)
+        src.append(None if vc is None else vc[0])
     node._saved = values if node.fn.raw else tuple(v.data if isinstance(v, Variable) else v for v in values)
-    node._saved_idx = idxs
-    node._saved_ver = vers
+    node._saved_src = src
     node._to_save = None
-
-
-_CONST_VC = [0]  # the "version counter" of constants: never bumped
 
 class Function:
     """Base class of every op. Subclass it with static ``forward`` and ``backward``; call
@@ -310,11 +313,15 @@ def apply_small(cls, a, b, n):
         if type(out) is tuple:
             return tuple(vcls._wrap(o) for o in out)
         return vcls._wrap(out, None, 0, view_vc)
+    ea = None
+    if ra:  # _edge(a), inlined
+        gf = a.grad_fn
+        ea = a if gf is None else gf if a._output_nr == 0 else (gf, a._output_nr)
     if n == 1:
-        node = Node(cls, _ONE_TRUE, vcls, [_edge(a)])
+        node = Node(cls, _ONE_TRUE, vcls, [ea])
         out = cls.forward(node, ad)
     else:
-        node = Node(cls, _PAIRS[ra][rb], vcls, [_edge(a) if ra else None, _edge(b) if rb else None])
+        node = Node(cls, _PAIRS[ra][rb], vcls, [ea, _edge(b) if rb else None])
         out = cls.forward(node, ad, bd)
     if type(out) is tuple or node._non_diff is not None:
         args = (a,) if n == 1 else (a, b)
@@ -324,25 +331,23 @@ def apply_small(cls, a, b, n):
         node._out_meta = ((out.shape, out.dtype),)
     saved = node._to_save
     if saved is not None:  # _record_saved, unrolled for two inputs: 0.3 µs of the 1.7 µs per op
-        idxs = []
-        vers = [] if vcls._mutable else None
+        src = []
+        mutable = vcls._mutable
         for v in saved:
             if v is ad:
-                idx, src = 0, a
+                idx, origin = 0, a
             elif b_var and v is bd:
-                idx, src = 1, b
+                idx, origin = 1, b
             elif v is out:
-                idx, src = -1, w
+                idx, origin = -1, w
             else:
-                idx, src = None, None
-            idxs.append(idx)
-            if vers is not None:
-                vc = _CONST_VC if src is None else src._vc
-                vers.append(vc)
-                vers.append(vc[0])
+                idx, origin = None, None
+            vc = origin._vc if mutable and origin is not None else None
+            src.append(idx)
+            src.append(vc)
+            src.append(None if vc is None else vc[0])
         node._saved = saved
-        node._saved_idx = idxs
-        node._saved_ver = vers
+        node._saved_src = src
         node._to_save = None
     return w
 

@@ -130,12 +130,8 @@ def _const_inputs(node, edges):
     backward: ``(arg_index, shape, dtype)``. Empty once backward freed them."""
     if node.is_freed or None not in edges:
         return []
-    saved = getattr(node, "_saved", None)
-    idxs = getattr(node, "_saved_idx", None)
-    if not saved or not idxs:
-        return []
     found = {}
-    for payload, idx in zip(saved, idxs):
+    for payload, idx in node.saved_sources():
         if isinstance(payload, Variable):
             payload = payload.data
         if (idx is not None and 0 <= idx < len(edges) and edges[idx] is None

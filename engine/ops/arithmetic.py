@@ -19,12 +19,12 @@ class Add(Function):
             out = a + b
         except ValueError:
             raise broadcast_error("add", a, b) from None
-        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.meta = (shape_of(a), shape_of(b))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        sa, sb = ctx.shapes
+        sa, sb = ctx.meta
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g, sa) if na else None), (unbroadcast(g, sb) if nb else None)
 
@@ -40,12 +40,12 @@ class Sub(Function):
             out = a - b
         except ValueError:
             raise broadcast_error("sub", a, b) from None
-        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.meta = (shape_of(a), shape_of(b))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        sa, sb = ctx.shapes
+        sa, sb = ctx.meta
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g, sa) if na else None), (unbroadcast(-g, sb) if nb else None)
 

@@ -13,7 +13,7 @@ class Cast(Function):
 
     @staticmethod
     def forward(ctx, a, dtype):
-        ctx.in_dtype = a.dtype
+        ctx.meta = a.dtype
         out = a.astype(dtype)
         if np.dtype(dtype).kind != "f":
             ctx.mark_non_differentiable(out)
@@ -22,5 +22,5 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, (np.ndarray, np.generic)):  # (0-d arithmetic yields NumPy scalars)
-            return np.asarray(g).astype(ctx.in_dtype), None
-        return g.to(ctx.in_dtype), None
+            return np.asarray(g).astype(ctx.meta), None
+        return g.to(ctx.meta), None

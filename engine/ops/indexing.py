@@ -49,7 +49,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, shape, dtype, index):
-        ctx.index = index
+        ctx.meta = index
         out = np.zeros(shape, dtype=np.result_type(g, dtype))
         if _is_basic(index):
             out[index] = g
@@ -59,4 +59,4 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return run(GetItem, gg, ctx.index), None, None, None
+        return run(GetItem, gg, ctx.meta), None, None, None

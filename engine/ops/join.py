@@ -18,13 +18,12 @@ class Cat(Function):
             if p.ndim != len(ref) or any(s != r for i, (s, r) in enumerate(zip(p.shape, ref)) if i != dim):
                 raise ValueError(f"cat: sizes of tensors must match except in dimension {dim}: "
                                  f"got shapes {tuple(ref)} and {tuple(p.shape)}")
-        ctx.dim = dim
-        ctx.bounds = np.cumsum([0] + [p.shape[dim] for p in parts])
+        ctx.meta = (dim, np.cumsum([0] + [p.shape[dim] for p in parts]))
         return np.concatenate(parts, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        dim, b = ctx.dim, ctx.bounds
+        dim, b = ctx.meta
         lead = (slice(None),) * dim
         return (None,) + tuple(g[lead + (slice(int(b[i]), int(b[i + 1])),)] if need else None
                                for i, need in enumerate(ctx.needs_input_grad[1:]))
@@ -41,11 +40,11 @@ class Stack(Function):
         if len(shapes) > 1:
             raise ValueError(f"stack expects each tensor to be equal size, got shapes "
                              f"{sorted(tuple(s) for s in shapes)}")
-        ctx.dim = dim
+        ctx.meta = dim
         return np.stack(parts, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        lead = (slice(None),) * ctx.dim
+        lead = (slice(None),) * ctx.meta
         return (None,) + tuple(g[lead + (i,)] if need else None
                                for i, need in enumerate(ctx.needs_input_grad[1:]))

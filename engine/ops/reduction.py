@@ -81,14 +81,13 @@ class AMax(Function):
         out = np.asarray(red(a, axis=dims, keepdims=True))
         mask = (a == out)
         counts = mask.sum(axis=dims, keepdims=True)
-        ctx.meta = (a.shape, dims, keepdim)
-        ctx.weights = (mask / counts).astype(a.dtype, copy=False)
+        ctx.meta = (a.shape, dims, keepdim, (mask / counts).astype(a.dtype, copy=False))
         return out if keepdim else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
 
     @staticmethod
     def backward(ctx, g):
-        shape, dims, keepdim = ctx.meta
-        return _keep(g, shape, dims, keepdim) * ctx.weights, None, None, None
+        shape, dims, keepdim, weights = ctx.meta
+        return _keep(g, shape, dims, keepdim) * weights, None, None, None
 
 
 class MaxDim(Function):
@@ -102,8 +101,7 @@ class MaxDim(Function):
         values = np.take_along_axis(a, idx, axis=dim)
         onehot = np.zeros(a.shape, dtype=a.dtype)
         np.put_along_axis(onehot, idx, 1, axis=dim)
-        ctx.meta = (a.shape, (dim,), keepdim)
-        ctx.weights = onehot
+        ctx.meta = (a.shape, (dim,), keepdim, onehot)
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
         idx = idx.astype(np.int64, copy=False)
@@ -112,8 +110,8 @@ class MaxDim(Function):
 
     @staticmethod
     def backward(ctx, g, g_idx):
-        shape, dims, keepdim = ctx.meta
-        return _keep(g, shape, dims, keepdim) * ctx.weights, None, None, None
+        shape, dims, keepdim, weights = ctx.meta
+        return _keep(g, shape, dims, keepdim) * weights, None, None, None
 
 
 class LogSumExp(Function):

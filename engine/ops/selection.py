@@ -15,13 +15,13 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, a, lo, hi):
         ctx.save_for_backward(a)
-        ctx.bounds = (lo, hi)
+        ctx.meta = (lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
+        lo, hi = ctx.meta
         mask = np.ones(shape_of(a), dtype=bool) if lo is None else (_data(a) >= lo)
         if hi is not None:
             mask = mask & (_data(a) <= hi)
@@ -97,14 +97,12 @@ class Where(Function):
             out = np.where(cond, a, b)
         except ValueError:
             raise broadcast_error("where", a, b) from None
-        ctx.cond = cond
-        ctx.shapes = (shape_of(a), shape_of(b))
+        ctx.meta = (cond, shape_of(a), shape_of(b))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        cond = ctx.cond
-        sa, sb = ctx.shapes
+        cond, sa, sb = ctx.meta
         _, na, nb = ctx.needs_input_grad
         return (None,
                 unbroadcast(g * cond, sa) if na else None,

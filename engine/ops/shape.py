@@ -17,7 +17,7 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.in_shape = a.shape
+        ctx.meta = a.shape
         try:
             return a.reshape(shape)
         except ValueError:
@@ -26,7 +26,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.in_shape), None
+        return g.reshape(ctx.meta), None
 
 
 class Permute(Function):
@@ -37,12 +37,12 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx, a, axes):
-        ctx.inverse = tuple(np.argsort(axes))
+        ctx.meta = tuple(np.argsort(axes))
         return a.transpose(axes)
 
     @staticmethod
     def backward(ctx, g):
-        return permute(g, ctx.inverse), None
+        return permute(g, ctx.meta), None
 
 
 class Expand(Function):
@@ -53,7 +53,7 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.in_shape = a.shape
+        ctx.meta = a.shape
         try:
             return np.broadcast_to(a, shape)
         except ValueError:
@@ -62,4 +62,4 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return unbroadcast(g, ctx.in_shape), None
+        return unbroadcast(g, ctx.meta), None

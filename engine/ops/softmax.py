@@ -27,7 +27,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         out = softmax_array(a, dim)
-        ctx.dim = dim
+        ctx.meta = dim
         ctx.save_for_backward(out)
         return out
 
@@ -35,7 +35,7 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         gy = g * y
-        return gy - y * gy.sum(axis=ctx.dim, keepdims=True), None
+        return gy - y * gy.sum(axis=ctx.meta, keepdims=True), None
 
 
 class LogSoftmax(Function):
@@ -46,11 +46,11 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         out = log_softmax_array(a, dim)
-        ctx.dim = dim
+        ctx.meta = dim
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - np.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+        return g - np.exp(y) * g.sum(axis=ctx.meta, keepdims=True), None
