@@ -123,10 +123,8 @@ def _edge_shape(edge):
     target, nr = edge
     if nr < 0:
         return tuple(getattr(target, "shape", ()))
-    meta = target._out_meta
-    if meta is not None:
-        return tuple(meta[nr][0])
-    return None
+    meta = target.output_meta()
+    return meta[nr][0] if nr < len(meta) else None
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):

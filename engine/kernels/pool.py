@@ -50,6 +50,18 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
 
 
 # ----------------------------------------------------------------------------- max pool
+@nb.njit(cache=True)
+def _clip_offsets(n_out, stride, pad, dil, k, size):
+    """Per output position o: the range [a, b) of kernel offsets t with 0 <= o*stride - pad + t*dil < size
+    (empty when a >= b), computed once per call instead of one integer division per output."""
+    r = np.empty((n_out, 2), np.int64)
+    for o in range(n_out):
+        s0 = o * stride - pad
+        r[o, 0] = 0 if s0 >= 0 else (dil - 1 - s0) // dil
+        r[o, 1] = min(k, (size - 1 - s0) // dil + 1) if s0 <= size - 1 else 0
+    return r
+
+
 @nb.njit(**_FLAGS)
 def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """The window's valid offsets are clipped once per output (no per-element bounds tests), the
@@ -58,17 +70,16 @@ def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     n_, c_, h, w = x.shape
     xf, of, jf = x.reshape(-1), out.reshape(-1), ind.reshape(-1)
     ninf = -np.inf
+    rows, cols = _clip_offsets(ho, sh, ph, dh, kh, h), _clip_offsets(wo, sw, pw, dw, kw, w)
     for nc in nb.prange(n_ * c_):
         base = nc * h * w
         obase = nc * ho * wo
         for oh in range(ho):
             h0 = oh * sh - ph
-            i0 = 0 if h0 >= 0 else (dh - 1 - h0) // dh  # first i with h0 + i*dH >= 0
-            i1 = min(kh, (h - 1 - h0) // dh + 1) if h0 <= h - 1 else 0
+            i0, i1 = rows[oh, 0], rows[oh, 1]
             for ow in range(wo):
                 w0 = ow * sw - pw
-                j0 = 0 if w0 >= 0 else (dw - 1 - w0) // dw
-                j1 = min(kw, (w - 1 - w0) // dw + 1) if w0 <= w - 1 else 0
+                j0, j1 = cols[ow, 0], cols[ow, 1]
                 o = np.uint64(obase + oh * wo + ow)
                 if i0 >= i1 or j0 >= j1:  # only padding (dilated windows): -inf, no argmax
                     of[o] = ninf
