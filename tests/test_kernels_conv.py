@@ -1,6 +1,6 @@
 """engine.kernels.conv: Numba im2col/col2im + GEMM vs the plain-NumPy twin, finite differences, linearity."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from engine.kernels import conv as K
 
@@ -118,3 +118,48 @@ def test_bad_shapes_raise():
         K.conv2d_forward(np.zeros((1, 3, 4, 4)), np.zeros((2, 2, 3, 3)))
     with pytest.raises(ValueError):
         K.conv2d_forward(np.zeros((1, 2, 2, 2)), np.zeros((2, 2, 3, 3)))
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 2), st.integers(1, 2), st.integers(0, 3),
+       st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.integers(0, 2**32 - 1))
+@example(5, 1, 2, 1, 2, 5, 1, 2, 0)  # a plane whose first offsets lie wholly in the padding
+def test_same_width_stride1_fast_path_matches_reference(kh, kw, dh, dw, ph, h, w, n, seed):
+    """Stride 1 with W_out == W takes im2col/col2im's shifted-plane path (one long copy/add per
+    plane, then the padding entries fixed up); any vertical padding, kernel size and dilation."""
+    pw2 = dw * (kw - 1)
+    if pw2 % 2:
+        return  # W_out == W needs an even total horizontal padding
+    pw = pw2 // 2
+    if h + 2 * ph < dh * (kh - 1) + 1:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2, h, w))
+    wt = rng.standard_normal((3, 2, kh, kw))
+    kwargs = dict(stride=1, padding=(ph, pw), dilation=(dh, dw))
+    out = K.conv2d_forward(x, wt, **kwargs)
+    assert out.shape[3] == w
+    np.testing.assert_allclose(out, K.conv2d_forward_reference(x, wt, **kwargs), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(out.shape)
+    for got, ref in zip(K.conv2d_backward(gy, x, wt, **kwargs), K.conv2d_backward_reference(gy, x, wt, **kwargs)):
+        np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)
+
+
+def test_same_size_channel_major_path_matches_reference(monkeypatch):
+    """Stride 1 with output size == input size ('same' convs: 3x3/pad 1, 5x5/pad 2, dilated)
+    takes the channel-major shifted-copy im2col/col2im; check it with groups and with chunking."""
+    rng = np.random.default_rng(7)
+    for kh, kw, dh, dw, h, w, groups in [(3, 3, 1, 1, 5, 4, 1), (5, 5, 1, 1, 3, 6, 1), (3, 1, 2, 1, 4, 2, 2),
+                                         (1, 3, 1, 2, 1, 7, 1), (3, 3, 1, 1, 1, 1, 2), (5, 3, 1, 1, 8, 8, 1)]:
+        for chunk in (K.CHUNK_BYTES, 1):
+            monkeypatch.setattr(K, "CHUNK_BYTES", chunk)
+            x = rng.standard_normal((3, 2 * groups, h, w))
+            wt = rng.standard_normal((2 * groups, 2, kh, kw))
+            kwargs = dict(padding=(dh * (kh - 1) // 2, dw * (kw - 1) // 2), dilation=(dh, dw), groups=groups)
+            out = K.conv2d_forward(x, wt, **kwargs)
+            assert out.shape[2:] == x.shape[2:]
+            np.testing.assert_allclose(out, K.conv2d_forward_reference(x, wt, **kwargs), rtol=1e-12, atol=1e-12)
+            gy = rng.standard_normal(out.shape)
+            for got, ref in zip(K.conv2d_backward(gy, x, wt, **kwargs),
+                                K.conv2d_backward_reference(gy, x, wt, **kwargs)):
+                np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)

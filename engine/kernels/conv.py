@@ -5,15 +5,24 @@ Shapes: ``x (N, C_in, H, W)``, ``weight (C_out, C_in/groups, kH, kW)``, ``bias (
 
 Design (measured on the 2-core dev box, 32x64x32x32, 3x3, float32): the batch is processed in
 chunks of samples whose im2col buffer ``(C*kH*kW, m, L)`` is ~CHUNK_BYTES (cache-resident; one
-75 MB buffer was ~4x slower to fill), and each chunk is one OpenBLAS SGEMM per group. im2col/col2im
-are *serial* Numba loops: a Numba ``parallel`` region between BLAS calls fights OpenBLAS's spinning
-worker threads (10x slow-downs with the default OpenMP layer), while a serial copy at ~0.2 ms per
-sample costs little. A 1x1 / stride 1 / no-padding conv skips im2col (a reshape).
+75 MB buffer was ~4x slower to fill), and each chunk is one OpenBLAS SGEMM per group
+(``_blas.matmul``: GEMMs below ~24M multiply-adds run on one BLAS thread, see ``_blas``).
+im2col/col2im are Numba loops, ``parallel`` over the (sample, channel) planes: with the
+``workqueue`` threading layer (``engine/kernels/__init__.py``) a parallel region between BLAS calls
+no longer fights OpenBLAS's spinning workers (with the OpenMP layer it did, 10x slow-downs), and
+the Conv2d(64,64,3,p=1) layer went from 1.7-2.1x to 1.3-1.4x PyTorch. Stride-1 convs with
+W_out == W copy each plane as one shifted block (then zero the padding entries) instead of row by
+row; "same" convs on small planes (<= SAME_IM2COL_MAX_PLANE, the 16x16 / 8x8 CIFAR layers) use a
+channel-major layout where one shifted copy covers all samples of a channel (2-3x faster than
+8-16-float rows). A 1x1 / stride 1 / no-padding conv skips im2col (a reshape).
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
+from . import _par
+from ._blas import matmul as _matmul
 
 
 def _pair(v) -> tuple[int, int]:
@@ -29,7 +38,6 @@ def conv2d_output_size(h, w, kernel_size, stride=1, padding=0, dilation=1) -> tu
     return (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
 
 
-@nb.njit(cache=True)
 def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """cols[(c*kH + i)*kW + j, n, y*W_out + z] = xpad[n, c, y*sH + i*dH, z*sW + j*dW].
 
@@ -46,7 +54,7 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     # that fell outside the padded input (edge columns, top/bottom rows) are set to zero. Rows of
     # only 8-16 floats (the deep CIFAR layers) made the row-by-row loop 5-9x slower than memcpy.
     fast = sh == 1 and sw == 1 and wo == w
-    for nc in range(n_ * c_):
+    for nc in nb.prange(n_ * c_):
         n, c = nc // c_, nc % c_
         for i in range(kh):
             for j in range(kw):
@@ -59,7 +67,7 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                     r1 = max(r0, r1)
                     d0 = np.uint64((((c * kh + i) * kw + j) * n_ + n) * plane)
                     delta = roff * w + off  # cols[t] = xplane[t + delta] for valid t
-                    t0 = max(r0 * wo, -delta)
+                    t0 = min(plane, max(r0 * wo, -delta))  # (an all-padding plane: t0 = plane)
                     t1 = max(t0, min(r1 * wo, h * w - delta))
                     for t in range(t0):
                         cf[d0 + np.uint64(t)] = zero
@@ -98,7 +106,9 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                             cf[d + np.uint64(k)] = xf[src + np.uint64(k) * ust]
 
 
-@nb.njit(cache=True)
+_im2col = _par.twins(_im2col)  # (parallel, serial); _par.pick chooses per call
+
+
 def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """The adjoint of _im2col: gx[n, c, p, q] = sum of every cols entry that im2col copied from it."""
     n_, c_, h, w = gx.shape
@@ -108,7 +118,7 @@ def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     plane = ho * wo
     zero = cf.dtype.type(0)
     fast = sh == 1 and sw == 1 and wo == w  # as in _im2col: one shifted add per plane
-    for nc in range(n_ * c_):
+    for nc in nb.prange(n_ * c_):
         n, c = nc // c_, nc % c_
         for i in range(kh):
             for j in range(kw):
@@ -149,6 +159,9 @@ def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                             gf[d + np.uint64(k) * ust] += cf[src + np.uint64(k)]
 
 
+_col2im = _par.twins(_col2im)  # (parallel, serial); _par.pick chooses per call
+
+
 @nb.njit(cache=True)
 def _im2col_same(xt, cols, kh, kw, ph, pw, dh, dw):
     """_im2col for a stride-1 conv whose output has the input's size (e.g. 3x3, padding 1), on the
@@ -173,7 +186,7 @@ def _im2col_same(xt, cols, kh, kw, ph, pw, dh, dw):
                 hi = max(lo, hi)
                 delta = roff * w + off
                 d0 = np.uint64(((c * kh + i) * kw + j) * total)
-                t0 = max(0, -delta)
+                t0 = min(total, max(0, -delta))
                 t1 = max(t0, min(total, total - delta))
                 for t in range(t0):
                     cf[d0 + np.uint64(t)] = zero
@@ -280,7 +293,7 @@ def _fill_cols(xc, cols, geo, same):
         kh, kw, _, _, ph, pw, dh, dw = geo[:8]
         _im2col_same(np.ascontiguousarray(xc.transpose(1, 0, 2, 3)), cols, kh, kw, ph, pw, dh, dw)
     else:
-        _im2col(xc, cols, *geo)
+        _par.pick(_im2col, cols.size)(xc, cols, *geo)
 
 
 CHUNK_BYTES = 8 << 20
@@ -300,7 +313,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     n, co, kg, ho, wo = x.shape[0], weight.shape[0], weight[0].size, geo[-2], geo[-1]
     wmat = weight.reshape(groups, co // groups, kg)
     if _is_pointwise(geo):
-        out = np.matmul(wmat, x.reshape(n, groups, kg, ho * wo))
+        out = _matmul(wmat, x.reshape(n, groups, kg, ho * wo))
     else:
         out = np.empty((n, co, ho * wo), dtype=x.dtype)
         spans, step = _chunks(n, groups * kg * ho * wo * x.itemsize)
@@ -309,7 +322,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         for a, b in spans:
             cols = buf[:groups * kg * (b - a) * ho * wo].reshape(groups * kg, b - a, ho * wo)
             _fill_cols(x[a:b], cols, geo, same)
-            y = np.matmul(wmat, cols.reshape(groups, kg, (b - a) * ho * wo))  # one GEMM per group
+            y = _matmul(wmat, cols.reshape(groups, kg, (b - a) * ho * wo))  # one GEMM per group
             out[a:b] = y.reshape(co, b - a, ho * wo).transpose(1, 0, 2)
     out = out.reshape(n, co, ho, wo)
     if bias is not None:
@@ -337,9 +350,9 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     gw = np.zeros((groups, co // groups, kg), dtype=x.dtype) if need[1] else None
     if _is_pointwise(geo):
         if need[0]:
-            np.matmul(wt, gy, out=gx.reshape(n, groups, kg, ho * wo))
+            _matmul(wt, gy, out=gx.reshape(n, groups, kg, ho * wo))
         if need[1]:
-            gw += np.matmul(gy, x.reshape(n, groups, kg, ho * wo).transpose(0, 1, 3, 2)).sum(axis=0)
+            gw += _matmul(gy, x.reshape(n, groups, kg, ho * wo).transpose(0, 1, 3, 2)).sum(axis=0)
     elif need[0] or need[1]:
         spans, step = _chunks(n, groups * kg * ho * wo * x.itemsize)
         buf = np.empty(groups * kg * step * ho * wo, dtype=x.dtype)
@@ -351,15 +364,15 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
             gyt = np.ascontiguousarray(gy[a:b].transpose(1, 2, 0, 3)).reshape(groups, co // groups, m * ho * wo)
             if need[1]:
                 _fill_cols(x[a:b], cols, geo, same)
-                gw += np.matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1))
+                gw += _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1))
             if need[0]:
-                np.matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo))
+                _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo))
                 if same:
                     g = gxt.reshape(-1)[:c * m * h * w].reshape(c, m, h, w)
                     _col2im_same(cols, g, kh, kw, ph, pw, dh, dw)
                     gx[a:b] = g.transpose(1, 0, 2, 3)
                 else:
-                    _col2im(cols, gx[a:b], *geo)
+                    _par.pick(_col2im, cols.size)(cols, gx[a:b], *geo)
     gb = gy.sum(axis=(0, 3)).reshape(co) if need[2] else None
     return gx, (gw.reshape(weight.shape) if need[1] else None), gb
 

@@ -12,7 +12,9 @@ import math
 import numba as nb
 import numpy as np
 
-_FLAGS = dict(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+from . import _par
+
+_FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
 
 
 def _pair(v) -> tuple[int, int]:
@@ -62,7 +64,6 @@ def _clip_offsets(n_out, stride, pad, dil, k, size):
     return r
 
 
-@nb.njit(**_FLAGS)
 def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     """The window's valid offsets are clipped once per output (no per-element bounds tests), the
     running max starts at the window's first element, and the compare-and-take is written as
@@ -99,7 +100,9 @@ def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                 jf[o] = arg
 
 
-@nb.njit(**_FLAGS)
+_max_fwd = _par.twins(_max_fwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
+
+
 def _max_bwd(gy, ind, gx):
     n_, c_, h, w = gx.shape
     ho, wo = gy.shape[2], gy.shape[3]
@@ -115,6 +118,9 @@ def _max_bwd(gy, ind, gx):
                 gf[np.uint64(base + j)] += yf[o]
 
 
+_max_bwd = _par.twins(_max_bwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
+
+
 def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """``out[n, c, y, z] = max_{i, j} xpad[n, c, y*sH + i*dH, z*sW + j*dW]`` (padding is -inf; NaN wins).
 
@@ -125,7 +131,7 @@ def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     n, c = x.shape[:2]
     out = np.empty((n, c, geo[-2], geo[-1]), x.dtype)
     ind = np.empty(out.shape, np.int64)
-    _max_fwd(x, out, ind, *geo)
+    _par.pick(_max_fwd, x.size)(x, out, ind, *geo)
     return out, ind
 
 
@@ -135,12 +141,11 @@ def maxpool2d_backward(grad_out, indices, input_shape):
     if gy.dtype not in (np.float32, np.float64):
         gy = gy.astype(np.float32)
     gx = np.empty(tuple(input_shape), gy.dtype)
-    _max_bwd(gy, np.ascontiguousarray(indices, np.int64), gx)
+    _par.pick(_max_bwd, gx.size)(gy, np.ascontiguousarray(indices, np.int64), gx)
     return gx
 
 
 # ----------------------------------------------------------------------------- average pool
-@nb.njit(**_FLAGS)
 def _avg(x, y, forward, include_pad, divisor, kh, kw, sh, sw, ph, pw, ho, wo):
     """forward: y[n,c,oh,ow] = window sum / divisor; else x (=grad_input) += y (=grad_out) / divisor."""
     n_, c_, h, w = x.shape
@@ -174,6 +179,9 @@ def _avg(x, y, forward, include_pad, divisor, kh, kw, sh, sw, ph, pw, ho, wo):
                             xf[np.uint64(base + ih * w + iw)] += g
 
 
+_avg = _par.twins(_avg, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
+
+
 def avgpool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                       count_include_pad=True, divisor_override=None):
     """``out[n, c, y, z] = sum_{window} x / D`` over the window ``[y*sH - pH, y*sH - pH + kH)`` x (same for W)
@@ -182,7 +190,7 @@ def avgpool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     x, geo = _geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     kh, kw, sh, sw, ph, pw, _, _, ho, wo = geo
     out = np.empty(x.shape[:2] + (ho, wo), x.dtype)
-    _avg(x, out, True, bool(count_include_pad), int(divisor_override or 0), kh, kw, sh, sw, ph, pw, ho, wo)
+    _par.pick(_avg, x.size)(x, out, True, bool(count_include_pad), int(divisor_override or 0), kh, kw, sh, sw, ph, pw, ho, wo)
     return out
 
 
@@ -195,12 +203,11 @@ def avgpool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=
     gx = np.empty(tuple(input_shape), gy.dtype)
     _, geo = _geometry(gx, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     kh, kw, sh, sw, ph, pw, _, _, ho, wo = geo
-    _avg(gx, gy, False, bool(count_include_pad), int(divisor_override or 0), kh, kw, sh, sw, ph, pw, ho, wo)
+    _par.pick(_avg, gx.size)(gx, gy, False, bool(count_include_pad), int(divisor_override or 0), kh, kw, sh, sw, ph, pw, ho, wo)
     return gx
 
 
 # ----------------------------------------------------------------------------- adaptive average pool
-@nb.njit(**_FLAGS)
 def _adaptive(x, y, forward):
     """Bins start = floor(o*In/Out), end = ceil((o+1)*In/Out); forward: y = bin mean, else x = grad."""
     n_, c_, h, w = x.shape
@@ -230,6 +237,9 @@ def _adaptive(x, y, forward):
                             xf[np.uint64(base + ih * w + iw)] += g
 
 
+_adaptive = _par.twins(_adaptive, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
+
+
 def _adaptive_size(x_shape, output_size):
     oh, ow = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     return (x_shape[2] if oh is None else int(oh)), (x_shape[3] if ow is None else int(ow))
@@ -245,7 +255,7 @@ def adaptive_avgpool2d_forward(x, output_size):
         raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input, got {x.shape}")
     ho, wo = _adaptive_size(x.shape, output_size)
     out = np.empty(x.shape[:2] + (ho, wo), x.dtype)
-    _adaptive(x, out, True)
+    _par.pick(_adaptive, x.size)(x, out, True)
     return out
 
 
@@ -255,7 +265,7 @@ def adaptive_avgpool2d_backward(grad_out, input_shape):
     if gy.dtype not in (np.float32, np.float64):
         gy = gy.astype(np.float32)
     gx = np.empty(tuple(input_shape), gy.dtype)
-    _adaptive(gx, gy, False)
+    _par.pick(_adaptive, gx.size)(gx, gy, False)
     return gx
 
 
