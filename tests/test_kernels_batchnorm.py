@@ -3,6 +3,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import batchnorm as B
+from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=30)
 
@@ -57,19 +58,6 @@ def test_output_has_zero_mean_unit_variance_per_channel(case):
     spread = x.std(axis=axes) > 1e-6 * (1 + np.abs(x).max())
     np.testing.assert_allclose(out.mean(axis=axes), 0, atol=1e-9)
     np.testing.assert_allclose(out.var(axis=axes)[spread], 1, rtol=1e-8)
-
-
-def _fd(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        hi = f()
-        a[i] = old - eps
-        lo = f()
-        a[i] = old
-        g[i] = (hi - lo) / (2 * eps)
-    return g
 
 
 @settings(deadline=None, max_examples=10)

@@ -3,6 +3,7 @@ import numpy as np
 from hypothesis import example, given, settings, strategies as st
 
 from engine.kernels import conv as K
+from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=25)
 
@@ -52,19 +53,6 @@ def test_float32_keeps_dtype_and_matches(case):
     rx, rw, rb = K.conv2d_backward_reference(gy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), **kw)
     np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, rw, rtol=1e-4, atol=1e-4)
-
-
-def _fd(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        hi = f()
-        a[i] = old - eps
-        lo = f()
-        a[i] = old
-        g[i] = (hi - lo) / (2 * eps)
-    return g
 
 
 @settings(deadline=None, max_examples=8)

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import pool as P
+from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=30)
 
@@ -23,19 +24,6 @@ def pool_cases(draw, dilation=True):
     if dilation:
         kw_["dilation"] = (dh, dw)
     return x, kw_
-
-
-def _fd(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        hi = f()
-        a[i] = old - eps
-        lo = f()
-        a[i] = old
-        g[i] = (hi - lo) / (2 * eps)
-    return g
 
 
 @SETTINGS

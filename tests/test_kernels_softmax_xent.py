@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import softmax_xent as X
+from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=30)
 
@@ -47,19 +48,6 @@ def test_float32_keeps_dtype(case):
     np.testing.assert_allclose(loss, ref, rtol=1e-4, atol=1e-4)
     g = np.ones(loss.shape, np.float32)
     assert X.cross_entropy_backward(g, x, t, lse, **kw).dtype == np.float32
-
-
-def _fd(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        hi = f()
-        a[i] = old - eps
-        lo = f()
-        a[i] = old
-        g[i] = (hi - lo) / (2 * eps)
-    return g
 
 
 @SETTINGS
