@@ -288,6 +288,12 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # -- regularization (keras-style) -----------------------------------------------------------
+    def set_regularizers(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
+        """Attach keras-style penalties: on ``weight``, on ``bias``, and on this module's output."""
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.activity_regularizer = activity_regularizer
+
     def regularization_terms(self):
         """This module's own penalties: kernel_regularizer(weight), bias_regularizer(bias), and
         the activity_regularizer of its last output."""

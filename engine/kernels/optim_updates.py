@@ -260,6 +260,19 @@ def _neg(g, maximize):
     return -g if maximize else g
 
 
+def _adam_moments(p, g, m, v, dt, decay, weight_decay, beta1, beta2, maximize):
+    """Reference twin step shared by Adam/AdamW and NAdam, in place: w ← decay·w; g ← ±g + λw;
+    m ← m + (1−β₁)(g − m); v ← β₂v + (1−β₂)g². Returns g."""
+    if decay != 1.0:
+        p *= dt.type(decay)
+    g = _neg(g.astype(dt, copy=False), maximize)
+    g = g + dt.type(weight_decay) * p if weight_decay != 0 else g
+    m += dt.type(1 - beta1) * (g - m)
+    v *= dt.type(beta2)
+    v += dt.type(1 - beta2) * (g * g)
+    return g
+
+
 # ----------------------------------------------------------------------------------------------
 # public update functions (kernel + NumPy twin)
 
@@ -354,13 +367,7 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step_size
 
     def reference():
         for t, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
-            if decay != 1.0:
-                p *= dt.type(decay)
-            g = _neg(g.astype(dt, copy=False), maximize)
-            g = g + dt.type(weight_decay) * p if weight_decay != 0 else g
-            m += dt.type(1 - beta1) * (g - m)
-            v *= dt.type(beta2)
-            v += dt.type(1 - beta2) * (g * g)
+            g = _adam_moments(p, g, m, v, dt, decay, weight_decay, beta1, beta2, maximize)
             if amsgrad:
                 vmax = max_exp_avg_sqs[t]
                 vmax[...] = np.maximum(vmax, v)
@@ -383,13 +390,7 @@ def nadam_update(params, grads, exp_avgs, exp_avg_sqs, c_grads, c_avgs, bias_cor
 
     def reference():
         for t, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
-            if decay != 1.0:
-                p *= dt.type(decay)
-            g = _neg(g.astype(dt, copy=False), maximize)
-            g = g + dt.type(weight_decay) * p if weight_decay != 0 else g
-            m += dt.type(1 - beta1) * (g - m)
-            v *= dt.type(beta2)
-            v += dt.type(1 - beta2) * (g * g)
+            g = _adam_moments(p, g, m, v, dt, decay, weight_decay, beta1, beta2, maximize)
             den = np.sqrt(v / dt.type(bias_corrections2[t])) + dt.type(eps)
             p += dt.type(c_grads[t]) * (g / den)
             p += dt.type(c_avgs[t]) * (m / den)

@@ -66,9 +66,7 @@ class Conv2d(Module):
             self.bias = _uniform_parameter((out_channels,), bound, dtype)
         else:
             self.register_parameter("bias", None)
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.activity_regularizer = activity_regularizer
+        self.set_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
 
     def _explicit_padding(self):
         """The (left, right, top, bottom) pad tuple for non-zero padding modes."""

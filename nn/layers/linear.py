@@ -45,9 +45,7 @@ class Linear(Module):
             self.bias = _empty((self.out_features,), dtype)
         else:
             self.register_parameter("bias", None)
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.activity_regularizer = activity_regularizer
+        self.set_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -79,9 +77,7 @@ class Maxout(Module):
             self.bias = _empty((rows,), dtype)
         else:
             self.register_parameter("bias", None)
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.activity_regularizer = activity_regularizer
+        self.set_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
         self.reset_parameters()
 
     def reset_parameters(self):
