@@ -50,7 +50,7 @@ def test_maxpool_backward_matches_finite_differences(case):
     out, ind = P.maxpool2d_forward(x, **kw)
     gy = np.random.default_rng(1).standard_normal(out.shape)
     gy[ind < 0] = 0  # a window entirely in the padding outputs -inf and depends on no input
-    loss = lambda: float(np.where(ind < 0, 0, P.maxpool2d_forward_reference(x, **kw)[0] * gy).sum())  # noqa: E731
+    loss = lambda: float((np.where(ind < 0, 0, P.maxpool2d_forward_reference(x, **kw)[0]) * gy).sum())  # noqa: E731
     np.testing.assert_allclose(P.maxpool2d_backward(gy, ind, x.shape), _fd(loss, x), atol=1e-6)
 
 

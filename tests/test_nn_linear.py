@@ -3,7 +3,6 @@ shapes, dtypes and error messages."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from hypothesis.extra.numpy import arrays
 
 import engine
 import nn

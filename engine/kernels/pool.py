@@ -288,7 +288,6 @@ def _pad_for(x, geo, value):
 def maxpool2d_forward_reference(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Plain-NumPy twin of :func:`maxpool2d_forward` (first maximum wins ties, as the kernel)."""
     x, geo = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    ph, pw = geo[4], geo[5]
     plane = np.arange(x.shape[2] * x.shape[3]).reshape(1, 1, x.shape[2], x.shape[3])
     win = _windows(_pad_for(x, geo, -np.inf), geo)
     arg = win.argmax(axis=-1)[..., None]
