@@ -14,9 +14,14 @@ import numpy as np
 from .function import _FREED, Node, _check_finite
 from .grad_mode import STATE
 
+# How many post-accumulate-grad hooks exist (Variable.register_post_accumulate_grad_hook): only
+# then does the walk count edges into leaves, to deliver a hooked leaf's gradient early.
+POST_HOOKS = [0]
 
-def _dependencies(roots):
-    """Count the incoming edges of every node reachable from ``roots`` (iterative DFS)."""
+
+def _dependencies(roots, leaves=None):
+    """Count the incoming edges of every node reachable from ``roots`` (iterative DFS); with a
+    ``leaves`` dict, also of every leaf that has post-accumulate-grad hooks (keyed by id)."""
     deps = {}
     stack = [n for n in roots]
     seen = set(stack)
@@ -27,8 +32,10 @@ def _dependencies(roots):
                 continue
             if type(nxt) is tuple:
                 nxt = nxt[0]
-            elif type(nxt) is not Node:
-                continue  # a leaf
+            elif type(nxt) is not Node:  # a leaf
+                if leaves is not None and getattr(nxt, "_post_acc_hooks", None):
+                    leaves[id(nxt)] = leaves.get(id(nxt), 0) + 1
+                continue
             if nxt in deps:
                 deps[nxt] += 1
             else:
@@ -176,7 +183,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
             root_nodes.append(node)
         nr = v._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    deps = _dependencies(root_nodes)
+    leaf_deps = {} if POST_HOOKS[0] and capture is None else None
+    deps = _dependencies(root_nodes, leaf_deps)
     ready = [n for n in root_nodes if n not in deps]
     # the fast lane: a built-in op with one output, no hooks, no double backward, no anomaly
     # checks and no captured inputs needs nothing but its backward call
@@ -220,6 +228,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
                         leaf_grads[id(target)] = [target, g]
                     else:
                         entry[1] = entry[1] + g
+                if leaf_deps and id(target) in leaf_deps:
+                    _leaf_edge_done(target, leaf_deps, leaf_grads, create_graph, handed)
                 continue
             if g is not None:
                 tb = buffers.get(target)
@@ -237,9 +247,33 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
     for leaf, g in leaf_grads.values():
         if capture is None:
             leaf._accumulate_grad(g, create_graph, handed)
+            if leaf_deps is not None and getattr(leaf, "_post_acc_hooks", None):
+                _run_post_hooks(leaf, True)
         else:
             _deliver_leaf(leaf, g, create_graph, capture, captured, handed)
     return captured if capture is not None else None
+
+
+def _leaf_edge_done(leaf, leaf_deps, leaf_grads, create_graph, handed):
+    """One more edge into a leaf with post-accumulate-grad hooks has delivered; after the last
+    one, accumulate its gradient now (not at the end of the walk) and run its hooks."""
+    key = id(leaf)
+    left = leaf_deps[key] - 1
+    leaf_deps[key] = left
+    if left:
+        return
+    entry = leaf_grads.pop(key, None)
+    if entry is not None:
+        leaf._accumulate_grad(entry[1], create_graph, handed)
+    _run_post_hooks(leaf, entry is not None)
+
+
+def _run_post_hooks(leaf, accumulated):
+    """``hook(leaf)`` for each post-accumulate-grad hook; hooks registered with ``always`` also
+    run when the walk reached the leaf but no gradient arrived (data-parallel bookkeeping)."""
+    for hook, always in list(leaf._post_acc_hooks):
+        if accumulated or always:
+            hook(leaf)
 
 
 def _materialize(node, buf, create_graph):

@@ -7,7 +7,7 @@ gradient to ``.grad``), ``_all_finite`` (anomaly check) and ``_ones_like_payload
 from __future__ import annotations
 
 from . import function as _function
-from .autograd import run_backward
+from .autograd import POST_HOOKS, run_backward
 
 
 class RemovableHandle:
@@ -21,11 +21,24 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+class _PostHookHandle:
+    """Returned by ``register_post_accumulate_grad_hook``; ``.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = hooks, entry
+
+    def remove(self):
+        if self._entry in self._hooks:
+            self._hooks.remove(self._entry)
+            POST_HOOKS[0] -= 1
+
+
 class Variable:
     """Common base of Tensor and Scalar (see the module docstring)."""
 
+    # ``_post_acc_hooks`` is set only by register_post_accumulate_grad_hook (unset otherwise)
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
-                 "__weakref__")
+                 "_post_acc_hooks", "__weakref__")
 
     @property
     def is_leaf(self) -> bool:
@@ -73,6 +86,28 @@ class Variable:
             return RemovableHandle(self._hooks, hook)
         self.grad_fn.register_prehook(self._output_nr, hook)
         return RemovableHandle(self.grad_fn._pre_hooks[self._output_nr], hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` once per backward, right after this leaf's gradient has been
+        accumulated into ``.grad`` — as soon as every contribution has arrived, while the rest
+        of the graph is still being walked (what overlaps data-parallel communication with
+        backward). Leaves only. Returns a handle with ``.remove()``."""
+        return self._add_post_accumulate_hook(hook, always=False)
+
+    def _add_post_accumulate_hook(self, hook, always):
+        """``always``: also call ``hook(self)`` when a backward reached this leaf but delivered
+        no gradient (so a data-parallel reducer learns that the leaf is done)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_post_acc_hooks", None)
+        if hooks is None:
+            hooks = self._post_acc_hooks = []
+        entry = (hook, always)
+        hooks.append(entry)
+        POST_HOOKS[0] += 1
+        return _PostHookHandle(hooks, entry)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
