@@ -21,6 +21,6 @@ from .ops import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concat
 from .autograd_api import grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
-from . import graph
+from . import distributed, graph  # distributed imports no MPI until init_process_group
 
 __all__ = [name for name in dir() if not name.startswith("_")]
