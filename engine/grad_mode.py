@@ -1,13 +1,18 @@
-"""Global switches read on every op: grad recording (no_grad/enable_grad) and anomaly detection."""
+"""Switches read on every op: grad recording (no_grad/enable_grad) and anomaly detection.
+
+Both are *thread-local*, as in PyTorch: a thread inside ``no_grad`` (or inside a ``backward``,
+which records nothing unless ``create_graph=True``) never stops another thread from recording.
+Every thread starts with grad recording on and anomaly detection off.
+"""
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
-    """Module-level flags; a plain object so the hot path reads one attribute."""
-
-    __slots__ = ("grad_enabled", "anomaly")
+class _State(threading.local):
+    """Per-thread flags (``threading.local`` runs ``__init__`` once in each thread that reads
+    them); the hot path still reads one attribute: ``STATE.grad_enabled``."""
 
     def __init__(self):
         self.grad_enabled = True

@@ -147,6 +147,7 @@ class Optimizer:
         loss = None
         if closure is not None:
             loss = self._call_closure(closure)
+        self._check_states()
         for gi, group in enumerate(self.param_groups):
             self._step_group(gi, group)
         return loss
@@ -189,6 +190,39 @@ class Optimizer:
             params = [p for p, _ in items]
             grads = [g for _, g in items]
             yield params, grads, self._plans.setdefault((gi, dt.str), {})
+
+    def _check_states(self):
+        """Validate the state of every parameter with a gradient before any parameter changes."""
+        if not len(self.state):
+            return
+        for gi, group in enumerate(self.param_groups):
+            for k, p in enumerate(group["params"]):
+                if p.grad is not None and p in self.state:
+                    self._check_state(gi, k, p)
+
+    def _check_state(self, gi, k, p):
+        """Raise before any kernel runs when ``p``'s state cannot be updated in place: every
+        array-valued entry must be a writeable C-contiguous ndarray of the parameter's shape and
+        dtype (the fused kernels address it by raw pointer, so a smaller array would be overrun).
+        ``None`` entries (an uninitialised buffer) and the scalar entries are left alone."""
+        a = p.data
+        bad = []
+        for name, v in self.state[p].items():
+            if v is None or name in self._scalar_state:
+                continue
+            if not isinstance(v, np.ndarray):
+                bad.append(f"{name!r} is a {_typename(v)}, not an ndarray")
+            elif v.shape != a.shape:
+                bad.append(f"{name!r} has shape {tuple(v.shape)}, the parameter {tuple(a.shape)}")
+            elif v.dtype != a.dtype:
+                bad.append(f"{name!r} has dtype {v.dtype}, the parameter {a.dtype}")
+            elif not (v.flags.c_contiguous and v.flags.writeable):
+                bad.append(f"{name!r} is not a writeable C-contiguous array")
+        if bad:
+            raise RuntimeError(f"{type(self).__name__}: state of parameter {k} in param group {gi} "
+                               f"does not match the parameter: " + "; ".join(bad) +
+                               " (was the parameter's data replaced after a step? "
+                               "reset its state with `del optimizer.state[p]`)")
 
     @staticmethod
     def _arrays(params):

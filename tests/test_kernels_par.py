@@ -15,7 +15,7 @@ def threshold(request, monkeypatch):
 def test_twins_are_distinct_dispatchers():
     par, ser = pool._max_fwd
     assert par is not ser and par.targetoptions.get("parallel") and not ser.targetoptions.get("parallel")
-    assert _par.pick(pool._max_fwd, _par.PARALLEL_MIN_ELEMENTS) is par
+    assert _par.pick(pool._max_fwd, _par.PARALLEL_MIN_ELEMENTS).dispatcher is par
     assert _par.pick(pool._max_fwd, _par.PARALLEL_MIN_ELEMENTS - 1) is ser
 
 

@@ -8,9 +8,15 @@ workqueue threads, and ResNet-20's batch norms (<= 0.5M elements) ran faster ser
 kernel is compiled twice from one source -- ``parallel=True`` and serial (``prange`` is ``range``)
 -- and :func:`pick` runs the serial twin below :data:`PARALLEL_MIN_ELEMENTS`. Each twin compiles
 lazily on its first use and is cached on disk under its own name.
+
+Threads. Numba's ``workqueue`` layer aborts the process when two threads launch parallel kernels
+at the same time (its launches release the GIL), so every parallel launch goes through
+:data:`LAUNCH_LOCK`: :func:`pick` hands out the parallel twin wrapped in :class:`Locked`. Serial
+twins need no lock. Uncontended, the lock adds well under a microsecond to a ~100 us launch.
 """
 from __future__ import annotations
 
+import threading
 import types
 
 import numba as nb
@@ -32,7 +38,26 @@ def twins(fn, **flags):
     return par, ser
 
 
+#: Held during every parallel kernel launch (one launch at a time per process).
+LAUNCH_LOCK = threading.Lock()
+
+
+class Locked:
+    """A parallel dispatcher that is called with :data:`LAUNCH_LOCK` held (``.dispatcher`` is the
+    Numba dispatcher itself)."""
+
+    __slots__ = ("dispatcher",)
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+
+    def __call__(self, *args):
+        with LAUNCH_LOCK:
+            return self.dispatcher(*args)
+
+
 def pick(pair, elements, scale=1):
-    """The parallel twin for at least ``scale *`` :data:`PARALLEL_MIN_ELEMENTS` elements, else the
-    serial one (``scale`` > 1 for memory-bound kernels, which gain less from a second thread)."""
-    return pair[0] if elements >= scale * PARALLEL_MIN_ELEMENTS else pair[1]
+    """The parallel twin (locked, see :class:`Locked`) for at least ``scale *``
+    :data:`PARALLEL_MIN_ELEMENTS` elements, else the serial one (``scale`` > 1 for memory-bound
+    kernels, which gain less from a second thread)."""
+    return Locked(pair[0]) if elements >= scale * PARALLEL_MIN_ELEMENTS else pair[1]

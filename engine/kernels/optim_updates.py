@@ -20,6 +20,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from ._par import LAUNCH_LOCK
+
 CHUNK = 1 << 16          # elements per parallel work item
 SERIAL_BELOW = 1 << 15   # groups with fewer elements run on one thread
 _FASTMATH = {"reassoc", "contract"}   # never fastmath=True (NaN/Inf must propagate)
@@ -248,11 +250,13 @@ def _launch(name, stable, grads, coef, sc, fl, cache, reference, backend):
         nthreads = numba.get_num_threads()
         numba.set_num_threads(1)
         try:
-            _KERNELS[name](*args)
+            with LAUNCH_LOCK:
+                _KERNELS[name](*args)
         finally:
             numba.set_num_threads(nthreads)
     else:
-        _KERNELS[name](*args)
+        with LAUNCH_LOCK:       # concurrent parallel launches abort Numba's workqueue layer
+            _KERNELS[name](*args)
     del keep
 
 
