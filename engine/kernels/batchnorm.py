@@ -72,11 +72,16 @@ def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb):
         gb[c] = sg
         gw[c] = sgx * istd
         k0 = w[c] * istd
-        a = sg / m if training else 0.0
-        bb = sgx * istd * istd / m if training else 0.0
-        for n in range(n_):
-            for k in range(l_):
-                gx[n, c, k] = k0 * (gy[n, c, k] - a - (x[n, c, k] - mu) * bb)
+        if training:
+            a = sg / m
+            bb = sgx * istd * istd / m
+            for n in range(n_):
+                for k in range(l_):
+                    gx[n, c, k] = k0 * (gy[n, c, k] - a - (x[n, c, k] - mu) * bb)
+        else:  # fixed statistics: gx = k0 * g; never touch x (an inf input must not give 0 * inf)
+            for n in range(n_):
+                for k in range(l_):
+                    gx[n, c, k] = k0 * gy[n, c, k]
 
 
 _bn_bwd = _par.twins(_bn_bwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call

@@ -17,9 +17,12 @@ _FLAGS = dict(cache=True, fastmath={"reassoc", "contract"})
 
 
 @nb.njit(**_FLAGS)
-def _rows_loss(x, target, w, lse, ignore_index, eps, loss, denom):
-    """Per row: loss (before reduction) and the weight w[t] it contributes to the 'mean' denominator.
-    Returns the first row with an out-of-range target, or -1."""
+def _rows_loss(x, target, w, m, ls, ignore_index, eps, loss, denom):
+    """Per row: loss (before reduction) and the weight w[t] it contributes to the 'mean' denominator,
+    with -logp_ic = ls_i - (x_ic - m_i) (m: row max, ls: log of the shifted sum; never m + ls, which
+    rounds away ls when |m| is large). The smoothing sum is skipped when eps == 0, so a masked
+    (-inf) logit does not turn the loss into 0 * inf = NaN. Returns the first row with an
+    out-of-range target, or -1."""
     n_, c_ = x.shape
     wsum = 0.0
     for c in range(c_):
@@ -32,11 +35,12 @@ def _rows_loss(x, target, w, lse, ignore_index, eps, loss, denom):
             continue
         if t < 0 or t >= c_:
             return i
-        s = 0.0
-        for c in range(c_):
-            s += w[c] * x[i, c]
-        smooth = wsum * lse[i] - s  # -sum_c w_c logp_ic
-        loss[i] = (1.0 - eps) * w[t] * (lse[i] - x[i, t]) + eps / c_ * smooth
+        loss[i] = (1.0 - eps) * w[t] * (ls[i] - (x[i, t] - m[i]))
+        if eps != 0.0:
+            s = 0.0
+            for c in range(c_):
+                s += w[c] * (x[i, c] - m[i])
+            loss[i] += eps / c_ * (wsum * ls[i] - s)  # -sum_c w_c logp_ic
         denom[i] = w[t]
     return -1
 
@@ -80,10 +84,11 @@ def _flatten(logits, target, weight):
 
 
 def _logsumexp_rows(x):
+    """``(N, 2)``: per row the max m and ls = log Σ_c exp(x_c − m) (logsumexp = m + ls)."""
     m = x.max(axis=1)
     e = np.subtract(x, m[:, None])
     np.exp(e, out=e)
-    return m + np.log(e.sum(axis=1))
+    return np.stack([m, np.log(e.sum(axis=1))], axis=1)
 
 
 def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0,
@@ -91,12 +96,14 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_
     """Cross-entropy of ``log_softmax(logits)`` along dim 1 against class indices (see module doc).
 
     Returns ``(loss, lse)``: ``loss`` is a 0-d array ('mean', 'sum') or the per-element losses
-    shaped like ``target`` ('none'); ``lse`` (logsumexp per row) is saved for the backward.
+    shaped like ``target`` ('none'); ``lse`` (per row: max and log-sum, see ``_logsumexp_rows``) is
+    saved for the backward.
     """
     x, t, w = _flatten(logits, target, weight)
     lse = _logsumexp_rows(x)
     loss, denom = np.empty(len(t), x.dtype), np.empty(len(t), x.dtype)
-    bad = _rows_loss(x, t, w, lse, int(ignore_index), float(label_smoothing), loss, denom)
+    bad = _rows_loss(x, t, w, np.ascontiguousarray(lse[:, 0]), np.ascontiguousarray(lse[:, 1]),
+                     int(ignore_index), float(label_smoothing), loss, denom)
     if bad >= 0:
         raise IndexError(f"cross_entropy: target {t[bad]} is out of bounds for {x.shape[1]} classes")
     if reduction == "none":
@@ -123,7 +130,8 @@ def cross_entropy_backward(grad_loss, logits, target, lse, weight=None, ignore_i
             with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: every row gets 0 anyway
                 g = g / w[t[t != ignore_index]].sum()
         scale = np.full(len(t), g, x.dtype)
-    p = np.subtract(x, lse[:, None])
+    p = np.subtract(x, lse[:, :1])
+    p -= lse[:, 1:]
     np.exp(p, out=p)
     _rows_grad(p, t, w, scale, int(ignore_index), float(label_smoothing))
     logits_shape = np.shape(logits)
@@ -143,8 +151,10 @@ def cross_entropy_forward_reference(logits, target, weight=None, ignore_index=-1
     valid = t != ignore_index
     ts = np.where(valid, t, 0)
     nll = -w[ts] * logp[np.arange(len(t)), ts]
-    smooth = -(logp * w).sum(axis=1)
-    loss = np.where(valid, (1 - label_smoothing) * nll + label_smoothing / c * smooth, 0.0)
+    loss = (1 - label_smoothing) * nll
+    if label_smoothing:
+        loss = loss + label_smoothing / c * -(logp * w).sum(axis=1)
+    loss = np.where(valid, loss, 0.0)
     if reduction == "none":
         return loss.reshape(np.shape(target)).astype(x.dtype)
     if reduction == "sum":

@@ -10,7 +10,7 @@ from .indexing import GetItem, _payload_index
 from .join import Cat, Stack
 from .matmul import Matmul
 from .pad import Pad
-from .reduction import AMax, LogSumExp, MaxDim, Mean, Sum, Var
+from .reduction import AMax, LogSumExp, MaxDim, Mean, Std, Sum, Var
 from .selection import Clamp, Maximum, Minimum, Where
 from .shape import Expand, Permute, Reshape
 from .softmax import LogSoftmax, Softmax
@@ -163,8 +163,10 @@ def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
-    """√var (unbiased by default)."""
-    return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    """√var (unbiased by default); its gradient is 0 (not NaN) where the slice is constant."""
+    a = _t(a)
+    dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
+    return Std.apply(a, reduce_dims(dim, a.ndim), keepdim, _correction(unbiased, correction))
 
 
 class MaxResult(tuple):

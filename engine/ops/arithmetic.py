@@ -114,12 +114,26 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         da = db = None
         if na:
-            da = unbroadcast(g * b * a ** (b - 1), shape_of(a))
+            da = unbroadcast(_pow_grad_base(g, a, b), shape_of(a))
         if nb:
             # a is a payload (ndarray or a Python number) on the fast path, a Tensor in double backward
             safe_log = _tensor_log_pos(a) if isinstance(a, Variable) else np.log(np.where(a > 0, a, 1))
             db = unbroadcast(g * out * safe_log, shape_of(b))
         return da, db
+
+
+def _pow_grad_base(g, a, b):
+    """g · b · a^(b−1), taken as 0 where b = 0 (so d(x**0)/dx = 0 at x = 0, as PyTorch, not 0·inf)."""
+    if isinstance(b, Variable) or isinstance(a, Variable):    # double backward: Tensor ops
+        if isinstance(b, (int, float)):
+            return g * 0.0 * a if b == 0 else g * b * a ** (b - 1)
+        from ..ops import where
+
+        return where(b == 0, 0.0, g * b * a ** (b - 1))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = g * b * np.power(a, b - 1)
+    zero = np.asarray(b) == 0
+    return np.where(zero, np.zeros((), np.result_type(d)), d) if zero.any() else d
 
 
 def _tensor_log_pos(a):

@@ -1,5 +1,5 @@
 """Reductions over ``dim`` (int, tuple or None = all) with ``keepdim``:
-``sum mean var max min logsumexp``; their backward broadcasts the gradient back."""
+``sum mean var std max min logsumexp``; their backward broadcasts the gradient back."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,6 +49,38 @@ class Mean(Function):
         return expand_to(_keep(g, shape, dims, keepdim) / n, shape), None, None
 
 
+def _var_parts(a, dims, correction):
+    """(a − ā, Σ(a − ā)² / max(n − correction, 0)) with the reduced dims kept (size 1) and the
+    effective denominator. No ZeroDivisionError and no NumPy warning: n − correction ≤ 0 gives
+    0/0 = NaN (or x/0 = inf), as PyTorch."""
+    n = int(np.prod([a.shape[d] for d in dims])) if dims else 1
+    denom = max(n - correction, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centered = _centered(a, dims, n)
+        var = np.sum(centered * centered, axis=dims, keepdims=True) / np.asarray(denom, a.dtype)
+    return centered, np.asarray(var, a.dtype), denom
+
+
+def _centered(a, dims, n):
+    """a − ā with a corrected mean ā = m + Σ(a − m)/n, m = Σa/n: exact for a constant slice (whose
+    plain mean may be off by an ulp, which would give a tiny std with gradient 1/n instead of 0)."""
+    if not n:
+        return np.array(a, copy=True)
+    m = np.sum(a, axis=dims, keepdims=True) / n
+    c = a - m
+    c -= np.sum(c, axis=dims, keepdims=True) / n
+    return c
+
+
+def _squeeze(out, shape, dims, keepdim):
+    return out if keepdim else out.reshape(tuple(s for i, s in enumerate(shape) if i not in dims))
+
+
+def _scale(denom, k):
+    """k / denom as a Python float (inf when denom == 0, so 0 · inf gives PyTorch's NaN)."""
+    return k / denom if denom else float("inf")
+
+
 class Var(Function):
     """out = Σ (a − ā)² / (n − correction);  da = g · 2 (a − ā) / (n − correction)."""
 
@@ -56,22 +88,67 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, correction):
-        n = int(np.prod([a.shape[d] for d in dims])) if dims else 1
-        ctx.meta = (a.shape, dims, keepdim, n - correction)
+        _, var, denom = _var_parts(a, dims, correction)
+        ctx.meta = (a.shape, dims, keepdim, denom)
         ctx.save_for_backward(a)
-        return np.asarray(a.var(axis=dims, keepdims=keepdim, ddof=correction))
+        return _squeeze(var, a.shape, dims, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         shape, dims, keepdim, denom = ctx.meta
         (a,) = ctx.saved_tensors
         centered = a - a.mean(axis=dims, keepdims=True)
-        return _keep(g, shape, dims, keepdim) * centered * (2.0 / denom), None, None, None
+        with np.errstate(invalid="ignore"):
+            return _keep(g, shape, dims, keepdim) * centered * _scale(denom, 2.0), None, None, None
+
+
+class Std(Function):
+    """out = s = √(Σ (a − ā)² / (n − correction));  da = g · (a − ā) / ((n − correction) · s),
+    taken as 0 where s = 0 (a constant slice), as PyTorch, instead of 0/0."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, correction):
+        _, var, denom = _var_parts(a, dims, correction)
+        out = np.sqrt(var)
+        ctx.meta = (a.shape, dims, keepdim, denom)
+        ctx.save_for_backward(a, out)
+        return _squeeze(out, a.shape, dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dims, keepdim, denom = ctx.meta
+        a, out = ctx.saved_tensors
+        g = _keep(g, shape, dims, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if isinstance(a, np.ndarray):
+                centered = _centered(a, dims, int(np.prod([shape[d] for d in dims])) if dims else 1)
+                grad = g * centered / (out * denom if denom else out * 0.0)
+                return np.where(out == 0, np.zeros((), grad.dtype), grad), None, None, None
+            # double backward: recompute s from a with Tensor ops so that it is differentiated too
+            from . import where
+
+            centered = a - a.mean(axis=dims, keepdims=True)
+            s = ((centered * centered).sum(dim=dims, keepdim=True) * _scale(denom, 1.0)).sqrt()
+            grad = g * centered / (s * denom if denom else s * 0.0)
+            return where(s.detach() == 0, 0.0, grad), None, None, None
+
+
+def _extreme_mask(a, out):
+    """Where ``a`` equals the reduced extreme ``out``; a NaN extreme matches the NaN elements."""
+    mask = a == out
+    if out.dtype.kind == "f":
+        nan = np.isnan(out)
+        if nan.any():
+            mask |= np.isnan(a) & nan
+    return mask
 
 
 class AMax(Function):
     """out = max (or min) over dims;  the gradient is shared evenly among the tied extremes
-    (PyTorch's ``amax``/``max()`` without ``dim``), or goes to ``indices`` when given (``max(dim)``)."""
+    (PyTorch's ``max()`` without ``dim``); a NaN extreme passes its gradient to the NaN elements.
+    The weights are saved values, released by backward."""
 
     raw = True
 
@@ -79,19 +156,22 @@ class AMax(Function):
     def forward(ctx, a, dims, keepdim, is_min):
         red = np.min if is_min else np.max
         out = np.asarray(red(a, axis=dims, keepdims=True))
-        mask = (a == out)
+        mask = _extreme_mask(a, out)
         counts = mask.sum(axis=dims, keepdims=True)
-        ctx.meta = (a.shape, dims, keepdim, (mask / counts).astype(a.dtype, copy=False))
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.save_for_backward((mask / counts).astype(a.dtype, copy=False))
         return out if keepdim else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
 
     @staticmethod
     def backward(ctx, g):
-        shape, dims, keepdim, weights = ctx.meta
+        shape, dims, keepdim = ctx.meta
+        (weights,) = ctx.saved_tensors
         return _keep(g, shape, dims, keepdim) * weights, None, None, None
 
 
 class MaxDim(Function):
-    """(values, indices) = max (or min) along one dim;  the gradient goes to the chosen index."""
+    """(values, indices) = max (or min) along one dim;  the gradient goes to the chosen index
+    (NumPy's argmax/argmin pick the first NaN, as PyTorch). Only the indices are saved."""
 
     raw = True
 
@@ -99,9 +179,8 @@ class MaxDim(Function):
     def forward(ctx, a, dim, keepdim, is_min):
         idx = np.expand_dims((np.argmin if is_min else np.argmax)(a, axis=dim), dim)
         values = np.take_along_axis(a, idx, axis=dim)
-        onehot = np.zeros(a.shape, dtype=a.dtype)
-        np.put_along_axis(onehot, idx, 1, axis=dim)
-        ctx.meta = (a.shape, (dim,), keepdim, onehot)
+        ctx.meta = (a.shape, dim, keepdim, a.dtype)
+        ctx.save_for_backward(idx)
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
         idx = idx.astype(np.int64, copy=False)
@@ -110,8 +189,16 @@ class MaxDim(Function):
 
     @staticmethod
     def backward(ctx, g, g_idx):
-        shape, dims, keepdim, weights = ctx.meta
-        return _keep(g, shape, dims, keepdim) * weights, None, None, None
+        shape, dim, keepdim, dtype = ctx.meta
+        (idx,) = ctx.saved_tensors
+        g = _keep(g, shape, (dim,), keepdim)
+        if not isinstance(g, np.ndarray):      # double backward: a one-hot of the saved indices
+            onehot = np.zeros(shape, dtype)
+            np.put_along_axis(onehot, np.asarray(idx), 1, axis=dim)
+            return g * onehot, None, None, None
+        gx = np.zeros(shape, np.result_type(g.dtype, dtype))
+        np.put_along_axis(gx, idx, np.broadcast_to(g, idx.shape), axis=dim)
+        return gx, None, None, None
 
 
 class LogSumExp(Function):

@@ -126,11 +126,19 @@ class Tanh(Function):
 
 
 def sigmoid_array(a: np.ndarray) -> np.ndarray:
-    """σ(a) = 1 / (1 + e⁻ᵃ), computed without overflow for large |a| (tanh form)."""
-    out = np.tanh(a * 0.5)
-    out *= 0.5
-    out += 0.5
-    return out
+    """σ(a) = 1 / (1 + e⁻ᵃ), PyTorch's formula: for a ≪ 0, e⁻ᵃ is large (or overflows to inf,
+    giving 0) and the quotient keeps full relative precision, so σ(−17) in float32 is 4.14e-8 and
+    log σ(−20) is finite (the former 0.5 + 0.5·tanh(a/2) lost both to cancellation)."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float32)      # PyTorch: integer/bool input gives the default float dtype
+    if a.ndim == 0:
+        return sigmoid_array(a.reshape(1))[0]
+    out = np.negative(a)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 class Sigmoid(Function):

@@ -16,6 +16,22 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class _InputDtypeError(TypeError, RuntimeError):
+    """Integer/bool input to a normalization (a TypeError; a RuntimeError as in PyTorch)."""
+
+
+def _check_input(name, input, min_dim=2):  # noqa: A002
+    """Normalizations take floating-point tensors of at least ``min_dim`` dims (PyTorch raises on
+    integer input too; computing on it would silently give zeros)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise _InputDtypeError(f"{name}: expected a floating-point input, got {input.dtype} "
+                               f"(convert with .float())")
+    if input.ndim < min_dim:
+        raise ValueError(f"{name}: expected input with at least {min_dim} dims, got {tuple(input.shape)}")
+
+
 def _reduce_to(a, wshape, shape):
     """Sum ``a`` over the axes where the (left-padded) broadcast shape ``wshape`` is 1, then
     reshape to the parameter's ``shape``."""
@@ -135,8 +151,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``running_var ← (1 − momentum)·running_var + momentum·σ²·n/(n − 1)`` (unbiased variance,
     n = values per channel). ``training=False``: μ, σ² are ``running_mean``/``running_var``.
     """
-    if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected input (N, C, *) with at least 2 dims, got {tuple(input.shape)}")
+    _check_input("batch_norm", input)
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -163,7 +178,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return out
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-    if input.dtype in _KERNEL_DTYPES:
+    if input.dtype in _KERNEL_DTYPES and input.numel() > 0:
         return BatchNormFunction.apply(input, weight, bias, _stat(running_mean, (c,), input.dtype),
                                        _stat(running_var, (c,), input.dtype), False, float(eps), None)
     stats = (_stat(running_mean, wshape, input.dtype), _stat(running_var, wshape, input.dtype))
@@ -176,6 +191,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         y = (x − μ) / √(σ² + eps) · γ + β,  μ, σ² = mean and biased variance of those dims
 
     with ``γ``, ``β`` of shape ``normalized_shape`` (elementwise affine)."""
+    _check_input("layer_norm", input, 1)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
@@ -189,6 +205,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     (sample, group) is normalized over its channels and spatial positions:
 
         y = (x − μ_{n,g}) / √(σ²_{n,g} + eps) · γ_c + β_c."""
+    _check_input("group_norm", input)
+    if not isinstance(num_groups, (int, np.integer)) or isinstance(num_groups, bool) or num_groups <= 0:
+        raise ValueError(f"group_norm: num_groups must be a positive integer, got {num_groups!r}")
     n, c = input.shape[0], input.shape[1]
     if c % num_groups:
         raise ValueError(f"group_norm: {c} channels of input {tuple(input.shape)} are not divisible "
@@ -208,6 +227,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
     With ``use_input_stats`` the running buffers (if given) are updated with the batch average of
     the per-instance means and unbiased variances; without it, μ, σ² are the running buffers."""
+    _check_input("instance_norm", input, 3)
     c = input.shape[1]
     axes = tuple(range(2, input.ndim))
     wshape = (1, c) + (1,) * (input.ndim - 2)

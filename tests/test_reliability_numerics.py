@@ -1,0 +1,259 @@
+"""Edge values (issue 10, item 4): no silent NaN or wrong number where PyTorch gives a finite,
+correct one. Each case is checked against a math/NumPy reference and, when torch is importable,
+against PyTorch itself."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import engine
+import nn
+from nn import functional as F
+
+try:
+    import torch
+except ImportError:  # the oracle is optional
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
+T = engine.Tensor
+INF = float("inf")
+NAN = float("nan")
+
+
+def grad_of(fn, x):
+    t = T(np.asarray(x), requires_grad=True)
+    fn(t).backward()
+    return t.grad.numpy()
+
+
+def torch_grad_of(fn, x):
+    t = torch.tensor(np.asarray(x), requires_grad=True)
+    fn(t).backward()
+    return t.grad.numpy()
+
+
+def log_softmax_ref(row):
+    """Exact-as-float64 log-softmax of one row (masked -inf entries stay -inf)."""
+    row = np.asarray(row, np.float64)
+    m = row.max()
+    return row - m - math.log(sum(math.exp(v - m) for v in row))
+
+
+# -- cross-entropy --------------------------------------------------------------------------------
+@settings(deadline=None, max_examples=30)
+@given(st.lists(st.floats(-30, 30), min_size=2, max_size=6), st.data())
+def test_cross_entropy_with_masked_logits_equals_the_unmasked_subset(row, data):
+    """Masking classes with -inf removes them: the loss and gradient equal those of the logits
+    without them (the masked classes get gradient 0)."""
+    c = len(row)
+    keep = data.draw(st.lists(st.booleans(), min_size=c, max_size=c).filter(any))
+    target = data.draw(st.sampled_from([i for i in range(c) if keep[i]]))
+    masked = np.where(keep, row, -np.inf)
+    x = T(masked[None], requires_grad=True)
+    loss = F.cross_entropy(x, T(np.array([target])))
+    loss.backward()
+    ref = -log_softmax_ref(masked)[target]
+    assert math.isclose(loss.item(), ref, rel_tol=1e-9, abs_tol=1e-12)
+    sub = np.array(row)[np.array(keep)]
+    p = np.exp(log_softmax_ref(sub))
+    expected = np.zeros(c)
+    expected[np.array(keep)] = p
+    expected[target] -= 1
+    np.testing.assert_allclose(x.grad.numpy()[0], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("big", [1e4, -1e4, 1e30, -1e30])
+def test_cross_entropy_of_tied_huge_logits_is_log_c_with_gradient_softmax_minus_onehot(big, dtype):
+    if dtype == np.float32 and abs(big) > 3e38:
+        pytest.skip("not representable")
+    x = T(np.full((2, 3), big, dtype), requires_grad=True)
+    loss = F.cross_entropy(x, T(np.array([0, 2])))
+    loss.backward()
+    assert math.isclose(loss.item(), math.log(3), rel_tol=1e-6)
+    expected = np.full((2, 3), 1 / 3) / 2
+    expected[0, 0] -= 0.5
+    expected[1, 2] -= 0.5
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6, atol=1e-7)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.floats(-1, 1), min_size=3, max_size=3), st.sampled_from([1e4, -1e4, 3e4]))
+def test_cross_entropy_float32_near_large_offsets_is_as_exact_as_the_shift_allows(row, offset):
+    """log-softmax is shift invariant; with logits offset + r (|r| ≤ 1) in float32 the loss must be
+    within a few ulps of the float64 loss of the rounded logits (the old m + log s form lost 1e-3)."""
+    x32 = (np.float32(offset) + np.array(row, np.float32)).astype(np.float32)
+    loss = F.cross_entropy(T(x32[None]), T(np.array([1]))).item()
+    ref = -log_softmax_ref(x32.astype(np.float64))[1]
+    assert abs(loss - ref) <= 4e-7 * max(1.0, abs(ref))
+
+
+@needs_torch
+def test_cross_entropy_edge_cases_match_torch():
+    cases = [([[0.5, -INF, 1.0]], [0]), ([[0.5, -INF, 1.0]], [2]), ([[-1e30, -1e30, -1e30]], [0]),
+             ([[1e4, -1e4 + 1, 1e4 - 0.5]], [0]), ([[88.0, -88.0, 0.0], [3.0, 3.0, -INF]], [1, 0])]
+    for logits, target in cases:
+        for dtype in (np.float32, np.float64):
+            xv = np.array(logits, dtype)
+            x = T(xv, requires_grad=True)
+            ours = F.cross_entropy(x, T(np.array(target)))
+            ours.backward()
+            xt = torch.tensor(xv, requires_grad=True)
+            theirs = torch.nn.functional.cross_entropy(xt, torch.tensor(target))
+            theirs.backward()
+            np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+            np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# -- sigmoid, softplus, BCE with logits ------------------------------------------------------------
+def sigmoid_ref(v):
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.floats(-80, 80))
+def test_sigmoid_float32_has_full_relative_precision_in_both_tails(v):
+    got = float(T(np.array([v], np.float32)).sigmoid().numpy()[0])
+    ref = sigmoid_ref(float(np.float32(v)))
+    assert abs(got - ref) <= 4 * np.finfo(np.float32).eps * ref
+
+
+def test_sigmoid_tail_values_and_their_logs():
+    assert math.isclose(float(T([-17.0]).sigmoid()), 4.1399e-8, rel_tol=1e-4)
+    assert math.isclose(float(T([-20.0]).sigmoid().log()), math.log(sigmoid_ref(-20.0)), rel_tol=1e-6)
+    out = T(np.array([-INF, INF, NAN, 0.0], np.float32)).sigmoid().numpy()
+    assert out[0] == 0 and out[1] == 1 and math.isnan(out[2]) and out[3] == 0.5
+    g = grad_of(lambda t: t.sigmoid().log().sum(), np.array([-20.0, -40.0], np.float32))
+    np.testing.assert_allclose(g, [1.0, 1.0], rtol=1e-6)        # d log σ(x)/dx = 1 − σ(x)
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.floats(-60, 60), st.floats(0, 1))
+def test_bce_with_logits_and_softplus_gradients_are_exact_in_the_tails(v, y):
+    """dBCE/dx = σ(x) − y and softplus'(x) = σ(x), with full relative precision of σ."""
+    g = grad_of(lambda t: F.binary_cross_entropy_with_logits(t, T(np.array([y]))), np.array([v]))
+    assert math.isclose(g[0], sigmoid_ref(v) - y, rel_tol=1e-9, abs_tol=1e-15)
+    g = grad_of(lambda t: F.softplus(t).sum(), np.array([v]))
+    assert math.isclose(g[0], sigmoid_ref(v) if v <= 20 else 1.0, rel_tol=1e-9)
+
+
+@needs_torch
+def test_sigmoid_softplus_bce_match_torch():
+    xs = np.array([-104.0, -90.0, -40.0, -20.0, -17.0, -5.0, 0.0, 5.0, 17.0, 40.0], np.float32)
+    y = np.linspace(0, 1, len(xs)).astype(np.float32)
+    ours = [T(xs).sigmoid().numpy(), F.softplus(T(xs)).numpy(),
+            grad_of(lambda t: t.sigmoid().sum(), xs), grad_of(lambda t: F.softplus(t).sum(), xs),
+            grad_of(lambda t: F.binary_cross_entropy_with_logits(t, T(y), reduction="sum"), xs)]
+    tf = torch.nn.functional
+    theirs = [torch.sigmoid(torch.tensor(xs)).numpy(), tf.softplus(torch.tensor(xs)).numpy(),
+              torch_grad_of(lambda t: t.sigmoid().sum(), xs), torch_grad_of(lambda t: tf.softplus(t).sum(), xs),
+              torch_grad_of(lambda t: tf.binary_cross_entropy_with_logits(t, torch.tensor(y), reduction="sum"), xs)]
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-12)
+
+
+# -- reductions and pow ----------------------------------------------------------------------------
+@settings(deadline=None, max_examples=25)
+@given(st.floats(-1e3, 1e3), st.integers(2, 6), st.sampled_from([0, 1]))
+def test_std_of_a_constant_vector_has_zero_gradient(value, n, correction):
+    g = grad_of(lambda t: t.std(correction=correction), np.full(n, value))
+    np.testing.assert_array_equal(g, np.zeros(n))
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.lists(st.integers(-80, 80), min_size=2, max_size=6, unique=True))
+def test_std_gradient_matches_the_formula_away_from_zero(v):
+    x = np.array(v) / 8.0
+    assert engine.gradcheck(lambda t: t.std(), [T(x, requires_grad=True)])
+    s = x.std(ddof=1)
+    np.testing.assert_allclose(grad_of(lambda t: t.std(), x), (x - x.mean()) / ((len(x) - 1) * s), rtol=1e-9)
+
+
+def test_var_and_std_of_one_element_are_nan_not_an_exception():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # and no NumPy warning either
+        for fn in (lambda t: t.var(), lambda t: t.std(), lambda t: t.var(dim=0)):
+            x = T([3.0], requires_grad=True)
+            out = fn(x)
+            assert math.isnan(out.item())
+            out.sum().backward()
+            assert np.isnan(x.grad.numpy()).all()
+    assert T([[1.0, 2.0]]).var(dim=1, correction=0).item() == 0.25
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=5))
+def test_x_pow_zero_has_zero_gradient_everywhere(v):
+    x = np.array(v + [0.0])
+    np.testing.assert_array_equal(grad_of(lambda t: (t ** 0).sum(), x), np.zeros(len(x)))
+    np.testing.assert_array_equal(grad_of(lambda t: (t ** T(np.zeros(len(x)))).sum(), x), np.zeros(len(x)))
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.floats(-5, 5), min_size=2, max_size=6), st.data())
+def test_max_with_a_nan_sends_the_gradient_to_the_nan(v, data):
+    k = data.draw(st.integers(0, len(v) - 1))
+    x = np.array(v)
+    x[k] = np.nan
+    g = grad_of(lambda t: t.max(), x)
+    expected = np.isnan(x) / np.isnan(x).sum()
+    np.testing.assert_array_equal(g, expected)
+    gd = grad_of(lambda t: t.max(dim=0)[0], x)
+    first = np.zeros(len(x))
+    first[np.flatnonzero(np.isnan(x))[0]] = 1
+    np.testing.assert_array_equal(gd, first)
+
+
+@needs_torch
+def test_reductions_and_pow_match_torch():
+    fns = [lambda t: t.std(), lambda t: (t ** 0).sum(), lambda t: t.max(), lambda t: t.max(dim=0)[0],
+           lambda t: t.min(), lambda t: t.var()]
+    for x in (np.ones(4), np.zeros(3), np.array([1.0, np.nan, 3.0]), np.array([1.0, 3.0, 3.0]), np.array([2.0])):
+        for fn in fns:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                np.testing.assert_allclose(grad_of(fn, x), torch_grad_of(fn, x), equal_nan=True)
+
+
+# -- normalization --------------------------------------------------------------------------------
+@settings(deadline=None, max_examples=15)
+@given(st.sampled_from([INF, -INF, NAN, 1e30]), st.integers(0, 5))
+def test_batchnorm_eval_backward_is_weight_times_invstd(bad, pos):
+    bn = nn.BatchNorm1d(3, dtype=np.float64)
+    bn.eval()
+    bn.running_var.numpy()[...] = [1.0, 4.0, 0.25]
+    x = np.arange(6.0).reshape(2, 3)
+    x.reshape(-1)[pos] = bad
+    g = grad_of(lambda t: bn(t).sum(), x)
+    np.testing.assert_allclose(g, np.broadcast_to(1 / np.sqrt(np.array([1.0, 4.0, 0.25]) + bn.eps), (2, 3)))
+
+
+@needs_torch
+def test_batchnorm_eval_backward_matches_torch():
+    xv = np.array([[np.inf, 1.0, 2.0], [0.0, np.nan, 2.0]], np.float32)
+    bn = nn.BatchNorm1d(3)
+    bn.eval()
+    tb = torch.nn.BatchNorm1d(3)
+    tb.eval()
+    np.testing.assert_allclose(grad_of(lambda t: bn(t).sum(), xv),
+                               torch_grad_of(lambda t: tb(t).sum(), xv))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm1d(3), lambda: nn.LayerNorm(3),
+                                  lambda: nn.GroupNorm(1, 3), lambda: nn.InstanceNorm2d(3)])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_integer_input_to_a_normalization_raises(make, dtype):
+    m = make()
+    shape = (2, 3, 2, 2) if isinstance(m, nn.InstanceNorm2d) else (2, 3)
+    with pytest.raises(TypeError, match="floating-point"):
+        m(T(np.ones(shape, dtype)))
+
+
+def test_batchnorm_eval_on_an_empty_batch_returns_an_empty_batch():
+    bn = nn.BatchNorm2d(3)
+    bn.eval()
+    out = bn(engine.zeros(0, 3, 4, 4))
+    assert out.shape == (0, 3, 4, 4)
