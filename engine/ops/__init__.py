@@ -1,6 +1,8 @@
 """The functional API of the built-in ops (``engine.exp(x)`` etc.); Tensor methods call these."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..function import Variable
@@ -273,8 +275,11 @@ def log_softmax(a, dim=None, *, axis=None):
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(int(s) for s in shape[0])
-    return tuple(int(s) for s in shape)
+        shape = shape[0]
+    try:
+        return tuple(operator.index(s) for s in shape)     # ints only: 2.5 is a TypeError, not 2
+    except TypeError:
+        raise TypeError(f"expected a sequence of ints, got {tuple(shape)!r}") from None
 
 
 def reshape(a, *shape):
@@ -286,9 +291,12 @@ def permute(a, *dims):
     """Reorder dimensions: ``out.shape[i] = a.shape[dims[i]]``."""
     a = _t(a)
     dims = _shape_arg(dims)
-    if sorted(d % (a.ndim or 1) for d in dims) != list(range(a.ndim)):
+    if len(dims) != a.ndim:
         raise ValueError(f"permute: dims {dims} are not a permutation of the {a.ndim} dims of shape {a.shape}")
-    return Permute.apply(a, tuple(d % a.ndim for d in dims))
+    axes = tuple(normalize_dims(d, a.ndim)[0] for d in dims)       # IndexError when out of range
+    if sorted(axes) != list(range(a.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {a.ndim} dims of shape {a.shape}")
+    return Permute.apply(a, axes)
 
 
 def transpose(a, dim0, dim1):
@@ -296,6 +304,8 @@ def transpose(a, dim0, dim1):
     a = _t(a)
     axes = list(range(a.ndim))
     d0, d1 = normalize_dims(dim0, a.ndim)[0], normalize_dims(dim1, a.ndim)[0]
+    if not axes:                      # a 0-d tensor: transpose(0, -1) is the tensor itself
+        return Permute.apply(a, ())
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return Permute.apply(a, tuple(axes))
 
@@ -313,8 +323,11 @@ def flatten(a, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one."""
     a = _t(a)
     if a.ndim == 0:
+        normalize_dims(start_dim, 0), normalize_dims(end_dim, 0)     # 0 and -1 only (IndexError)
         return reshape(a, 1)
-    s, e = start_dim % a.ndim, end_dim % a.ndim
+    (s,), (e,) = normalize_dims(start_dim, a.ndim), normalize_dims(end_dim, a.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {a.shape}")
     shape = a.shape[:s] + (int(np.prod(a.shape[s:e + 1])),) + a.shape[e + 1:]
     return reshape(a, shape)
 
@@ -329,7 +342,7 @@ def squeeze(a, dim=None):
 def unsqueeze(a, dim):
     """Insert a size-1 dim at position ``dim``."""
     a = _t(a)
-    d = dim % (a.ndim + 1)
+    (d,) = normalize_dims(dim, a.ndim + 1)
     return reshape(a, a.shape[:d] + (1,) + a.shape[d:])
 
 
@@ -349,7 +362,7 @@ def stack(tensors, dim=0):
     tensors = [_t(t) for t in tensors]
     if not tensors:
         raise ValueError("stack expects a non-empty list of tensors")
-    return Stack.apply(dim % (tensors[0].ndim + 1), *tensors)
+    return Stack.apply(normalize_dims(dim, tensors[0].ndim + 1)[0], *tensors)
 
 
 def pad(a, pad, mode="constant", value=0):  # noqa: A002

@@ -11,11 +11,13 @@ __all__ = ["conv2d"]
 
 
 def _pair(v, name="argument"):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"conv2d: {name} must be an int or a pair, got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
+    """An int or a pair of ints as a pair (TypeError for floats, strings, ...)."""
+    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(vals) != 2:
+        raise ValueError(f"conv2d: {name} must be an int or a pair, got {v!r}")
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in vals):
+        raise TypeError(f"conv2d: {name} must be an int or a pair of ints, got {v!r}")
+    return int(vals[0]), int(vals[1])
 
 
 def _kconv():
@@ -77,6 +79,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"4-D weight, got input {tuple(input.shape)} and weight {tuple(weight.shape)}")
     groups = int(groups)
     co, cig, kh, kw = weight.shape
+    if min(co, cig, kh, kw) < 1:
+        raise ValueError(f"conv2d: weight {tuple(weight.shape)} has an empty dimension")
     c = input.shape[1]
     if groups < 1 or co % groups:
         raise ValueError(f"conv2d: out_channels {co} of weight {tuple(weight.shape)} must be "

@@ -39,7 +39,10 @@ class Conv2d(Module):
                  groups=1, bias=True, padding_mode="zeros", dtype=None, kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None):
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"Conv2d: {name} must be a positive integer, got {v!r}")
+        if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} "
                              f"must be divisible by groups={groups}")
         if padding_mode not in _PADDING_MODES:
@@ -48,6 +51,9 @@ class Conv2d(Module):
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.stride = _pair(stride, "stride")
         self.dilation = _pair(dilation, "dilation")
+        for name, v in (("kernel_size", self.kernel_size), ("stride", self.stride), ("dilation", self.dilation)):
+            if min(v) < 1:
+                raise ValueError(f"Conv2d: {name} must be positive, got {v}")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be 'same', 'valid', an int or a pair, got {padding!r}")
@@ -56,6 +62,8 @@ class Conv2d(Module):
             self.padding = padding
         else:
             self.padding = _pair(padding, "padding")
+            if min(self.padding) < 0:
+                raise ValueError(f"Conv2d: negative padding is not supported, got {self.padding}")
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         kh, kw = self.kernel_size
