@@ -4,6 +4,7 @@ Nothing here imports ``nn``, ``optim`` or ``viz``, and importing it compiles no 
 """
 from . import dtypes
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
+                     promote_types, result_type,
                      int32, int64, long, set_default_dtype, uint8)
 from .function import Function, Node
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,

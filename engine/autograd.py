@@ -93,7 +93,7 @@ def _apply_prehooks(node, grads, create_graph):
                 continue
             res = hook(grads[nr] if create_graph else node._vcls._wrap(grads[nr]))
             if res is not None:
-                grads[nr] = res if create_graph else res.data
+                grads[nr] = res if create_graph else res._data
     return grads
 
 
@@ -111,7 +111,7 @@ def _payloads(res):
     if type(res) is not tuple:
         res = (res,)
     return tuple(r if r is None or isinstance(r, np.ndarray) else
-                 np.asarray(r) if isinstance(r, (np.generic, float, int)) else r.data for r in res)
+                 np.asarray(r) if isinstance(r, (np.generic, float, int)) else r._data for r in res)
 
 
 def _check_shapes(node, res, create_graph):

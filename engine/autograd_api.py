@@ -43,6 +43,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = inp._value_cls._wrap(g)
         if hasattr(inp, "shape") and getattr(g, "shape", ()) != inp.shape:
             g = g.expand(*inp.shape) if create_graph else inp._value_cls._wrap(
-                __import__("numpy").broadcast_to(g.data, inp.shape).copy())
+                __import__("numpy").broadcast_to(g._data, inp.shape).copy())
         result.append(g)
     return tuple(result)

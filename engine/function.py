@@ -225,7 +225,7 @@ def _record_saved(node, values, args, fargs, outs, results):
         src.append(idx)
         src.append(vc)
         src.append(None if vc is None else vc[0])
-    node._saved = values if node.fn.raw else tuple(v.data if isinstance(v, Variable) else v for v in values)
+    node._saved = values if node.fn.raw else tuple(v._data if isinstance(v, Variable) else v for v in values)
     node._saved_src = src
     node._to_save = None
 
@@ -304,9 +304,9 @@ def apply_small(cls, a, b, n):
     if STATE.anomaly:
         return _apply_general(cls, (a,) if n == 1 else (a, b))
     vcls = a._value_cls
-    ad = a.data
+    ad = a._data
     b_var = isinstance(b, Variable)
-    bd = b.data if b_var else b
+    bd = b._data if b_var else b
     ra = a.requires_grad
     rb = b_var and b.requires_grad
     view_vc = None if cls.view_of is None else a._vc
@@ -376,7 +376,7 @@ def _apply_general(cls, args):
                 edges.append(_edge(a))
             else:
                 edges.append(None)
-            fargs.append(a.data if raw else a)
+            fargs.append(a._data if raw else a)
         else:
             edges.append(None)
             fargs.append(a)
@@ -389,8 +389,8 @@ def _apply_general(cls, args):
         if STATE.anomaly:
             _check_finite(cls.__name__, "forward", out, vcls)
         if type(out) is tuple:
-            return tuple(vcls._wrap(o if raw else o.data) for o in out)
-        return vcls._wrap(out if raw else out.data, None, 0, view_vc)
+            return tuple(vcls._wrap(o if raw else o._data) for o in out)
+        return vcls._wrap(out if raw else out._data, None, 0, view_vc)
 
     node = Node(cls, _needs_tuple(mask, len(args)), vcls, edges)
     if STATE.anomaly:
@@ -399,8 +399,8 @@ def _apply_general(cls, args):
     if STATE.anomaly:
         _check_finite(cls.__name__, "forward", out, vcls)
     if type(out) is not tuple and node._non_diff is None:  # the common case: one output
-        w = vcls._wrap(out if raw else out.data, node, 0, view_vc)
-        p = w.data
+        w = vcls._wrap(out if raw else out._data, node, 0, view_vc)
+        p = w._data
         if type(p) is np.ndarray:
             node._out_meta = (p.shape, p.dtype)
         if node._to_save is not None:
@@ -425,11 +425,11 @@ def _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc):
     non_diff = node._non_diff or ()
     results = []
     for i, o in enumerate(outs):
-        payload = o if raw else o.data
+        payload = o if raw else o._data
         grad_fn = None if any(o is d for d in non_diff) else node
         results.append(vcls._wrap(payload, grad_fn, i, view_vc))
     node._n_out = len(outs)
-    metas = tuple((np.shape(r.data), getattr(r.data, "dtype", None)) for r in results)
+    metas = tuple((np.shape(r._data), getattr(r._data, "dtype", None)) for r in results)
     node._out_meta = metas if len(metas) > 1 else metas[0]
     if node._to_save is not None:
         _record_saved(node, node._to_save, args, fargs, outs, results)
@@ -439,8 +439,8 @@ def _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc):
 def _detach_outputs(out, vcls):
     """Outputs of a user Function run without recording: plain values, no graph."""
     if type(out) is tuple:
-        return tuple(vcls._wrap(getattr(o, "data", o)) for o in out)
-    return vcls._wrap(getattr(out, "data", out))
+        return tuple(vcls._wrap(getattr(o, "_data", o)) for o in out)
+    return vcls._wrap(getattr(out, "_data", out))
 
 
 def _check_finite(name, phase, values, vcls):
@@ -449,7 +449,7 @@ def _check_finite(name, phase, values, vcls):
     for i, v in enumerate(vals):
         if v is None:
             continue
-        payload = getattr(v, "data", v)
+        payload = getattr(v, "_data", v)
         if not vcls._all_finite(payload):
             what = "output" if phase == "forward" else "gradient for input"
             raise RuntimeError(f"Function '{name}' returned NaN/Inf values in its {phase} "

@@ -28,13 +28,13 @@ def _diff_inputs(inputs):
 def _check_dtype(inputs):
     for i in _diff_inputs(inputs):
         x = inputs[i]
-        if hasattr(x.data, "dtype") and x.data.dtype != np.float64:
-            raise GradcheckError(f"gradcheck: input {i} has dtype {x.data.dtype}; finite differences "
+        if hasattr(x._data, "dtype") and x._data.dtype != np.float64:
+            raise GradcheckError(f"gradcheck: input {i} has dtype {x._data.dtype}; finite differences "
                                  f"need float64 inputs (use .double())")
 
 
 def _flat_payloads(outs):
-    return np.concatenate([np.ravel(np.asarray(o.data, dtype=np.float64)) for o in outs]) if outs else np.zeros(0)
+    return np.concatenate([np.ravel(np.asarray(o._data, dtype=np.float64)) for o in outs]) if outs else np.zeros(0)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, fast_mode=False,
@@ -51,7 +51,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not diff:
         raise GradcheckError("gradcheck: no input requires grad")
     outs = _outputs(fn, inputs)
-    sizes = [int(np.size(o.data)) for o in outs]
+    sizes = [int(np.size(o._data)) for o in outs]
     total = sum(sizes)
     rng = np.random.default_rng(seed)
     projections = [rng.standard_normal(total)] if fast_mode else list(np.eye(total))
@@ -60,11 +60,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for k, v in enumerate(projections):
         analytic = _analytic(fn, inputs, diff, outs, sizes, v)
         for i, a in zip(diff, analytic):
-            numeric = (jacobians[i] @ v).reshape(np.shape(inputs[i].data))
+            numeric = (jacobians[i] @ v).reshape(np.shape(inputs[i]._data))
             bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
             if np.any(bad) or not np.all(np.isfinite(a) == np.isfinite(numeric)):
                 j = int(np.argmax(np.abs(a - numeric) * bad)) if np.any(bad) else int(np.argmax(~np.isfinite(a)))
-                elem = np.unravel_index(j, np.shape(inputs[i].data)) if np.ndim(inputs[i].data) else ()
+                elem = np.unravel_index(j, np.shape(inputs[i]._data)) if np.ndim(inputs[i]._data) else ()
                 where = "random projection" if fast_mode else f"output element {k}"
                 msg = (f"gradcheck: Jacobian mismatch for input {i}, element {tuple(int(e) for e in elem)}, "
                        f"{where}: analytic {a.ravel()[j]:.8g} vs numeric {numeric.ravel()[j]:.8g} "
@@ -79,40 +79,40 @@ def _analytic(fn, inputs, diff, outs, sizes, v):
     """⟨∂f/∂xᵢ, v⟩ for every differentiable input, via one backward."""
     grad_outputs, start = [], 0
     for o, n in zip(outs, sizes):
-        seg = v[start:start + n].reshape(np.shape(o.data))
+        seg = v[start:start + n].reshape(np.shape(o._data))
         start += n
-        grad_outputs.append(seg if np.ndim(o.data) else float(seg))
+        grad_outputs.append(seg if np.ndim(o._data) else float(seg))
     used = [(o, g) for o, g in zip(outs, grad_outputs) if o.requires_grad]
     if not used:
-        return [np.zeros(np.shape(inputs[i].data)) for i in diff]
+        return [np.zeros(np.shape(inputs[i]._data)) for i in diff]
     gs = _grad([o for o, _ in used], [inputs[i] for i in diff],
                grad_outputs=[_as_grad(o, g) for o, g in used], retain_graph=True, allow_unused=True)
-    return [np.zeros(np.shape(inputs[i].data)) if g is None else
-            np.asarray(g.data, dtype=np.float64).reshape(np.shape(inputs[i].data)) for i, g in zip(diff, gs)]
+    return [np.zeros(np.shape(inputs[i]._data)) if g is None else
+            np.asarray(g._data, dtype=np.float64).reshape(np.shape(inputs[i]._data)) for i, g in zip(diff, gs)]
 
 
 def _as_grad(out, g):
-    return out._value_cls._wrap(np.asarray(g, dtype=np.float64)) if hasattr(out.data, "shape") else g
+    return out._value_cls._wrap(np.asarray(g, dtype=np.float64)) if hasattr(out._data, "shape") else g
 
 
 def _numeric_jacobian(fn, inputs, i, eps, total):
     """Central differences of every output element w.r.t. every element of input ``i``:
     an array of shape (input size, total output size)."""
     x = inputs[i]
-    if not hasattr(x.data, "shape"):  # a Scalar
-        orig = x.data
+    if not hasattr(x._data, "shape"):  # a Scalar
+        orig = x._data
         try:
             with no_grad():
-                x.data = orig + eps
+                x._data = orig + eps
                 fp = _flat_payloads(_outputs(fn, inputs))
-                x.data = orig - eps
+                x._data = orig - eps
                 fm = _flat_payloads(_outputs(fn, inputs))
         finally:
-            x.data = orig
+            x._data = orig
         return ((fp - fm) / (2 * eps))[None, :]
-    if not x.data.flags.c_contiguous:
-        x.data = np.ascontiguousarray(x.data)
-    flat = x.data.reshape(-1)
+    if not x._data.flags.c_contiguous:
+        x._data = np.ascontiguousarray(x._data)
+    flat = x._data.reshape(-1)
     rows = []
     with no_grad():
         for j in range(flat.size):
@@ -127,7 +127,7 @@ def _numeric_jacobian(fn, inputs, i, eps, total):
             if fp.shape != (total,) or fm.shape != (total,):
                 raise GradcheckError(
                     f"gradcheck: the output size changed from {total} to {fp.size}/{fm.size} when "
-                    f"input {i}, element {tuple(int(e) for e in np.unravel_index(j, x.data.shape))} "
+                    f"input {i}, element {tuple(int(e) for e in np.unravel_index(j, x._data.shape))} "
                     f"was perturbed by ±{eps}: the function is not differentiable there")
             rows.append((fp - fm) / (2 * eps))
     if not rows:
@@ -141,7 +141,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     diff = _diff_inputs(inputs)
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
-    vs = [o._value_cls._wrap(rng.standard_normal(np.shape(o.data))) for o in outs]
+    vs = [o._value_cls._wrap(rng.standard_normal(np.shape(o._data))) for o in outs]
 
     def first_derivative(*xs):
         with enable_grad():  # gradcheck evaluates this under no_grad for finite differences

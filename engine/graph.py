@@ -133,7 +133,7 @@ def _const_inputs(node, edges):
     found = {}
     for payload, idx in node.saved_sources():
         if isinstance(payload, Variable):
-            payload = payload.data
+            payload = payload._data
         if (idx is not None and 0 <= idx < len(edges) and edges[idx] is None
                 and isinstance(payload, np.ndarray) and idx not in found):
             found[idx] = (idx, tuple(payload.shape), payload.dtype)

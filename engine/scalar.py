@@ -1,4 +1,4 @@
-"""``Scalar``: a micrograd-style single number (``.data`` float, ``.grad`` float) on the same
+"""``Scalar``: a micrograd-style single number (``._data`` float, ``.grad`` float) on the same
 Function / graph / backward machinery as Tensor — only the payload differs.
 
     a, b = Scalar(2.0), Scalar(-3.0)
@@ -20,7 +20,7 @@ _NO_VC = [0]  # Scalars are immutable: one shared version counter that never mov
 
 
 def _val(x):
-    return x.data if isinstance(x, Variable) else x
+    return x._data if isinstance(x, Variable) else x
 
 
 class SAdd(Function):
@@ -184,7 +184,7 @@ class Scalar(Variable):
     __slots__ = ("label",)
 
     def __init__(self, data, requires_grad=True, label=""):
-        self.data = float(data)
+        self._data = float(data)
         self.grad = 0.0
         self.requires_grad = requires_grad
         self.grad_fn = None
@@ -196,7 +196,7 @@ class Scalar(Variable):
     @staticmethod
     def _wrap(payload, grad_fn=None, output_nr=0, vc=None):
         s = _new(Scalar)
-        s.data = payload
+        s._data = payload
         s.grad = 0.0
         s.grad_fn = grad_fn
         s.requires_grad = grad_fn is not None
@@ -220,15 +220,24 @@ class Scalar(Variable):
 
     shape = ()
 
+    @property
+    def data(self) -> float:
+        """The value, a Python float (micrograd's ``.data``; assignable)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = float(value)
+
     def item(self) -> float:
         """The value as a Python float."""
-        return self.data
+        return self._data
 
     def __float__(self):
-        return float(self.data)
+        return float(self._data)
 
     def __repr__(self):
-        return f"Scalar(data={self.data:.6g}, grad={_val(self.grad):.6g})"
+        return f"Scalar(data={self._data:.6g}, grad={_val(self.grad):.6g})"
 
     def __hash__(self):
         return id(self)
@@ -267,16 +276,16 @@ class Scalar(Variable):
         return _small(SNeg, self, None, 1)
 
     def __lt__(self, o):
-        return self.data < _val(o)
+        return self._data < _val(o)
 
     def __le__(self, o):
-        return self.data <= _val(o)
+        return self._data <= _val(o)
 
     def __gt__(self, o):
-        return self.data > _val(o)
+        return self._data > _val(o)
 
     def __ge__(self, o):
-        return self.data >= _val(o)
+        return self._data >= _val(o)
 
     def exp(self):
         """eˣ."""
@@ -300,7 +309,7 @@ class Scalar(Variable):
 
     def detach(self) -> "Scalar":
         """The same value, cut from the graph."""
-        return Scalar(self.data, requires_grad=False)
+        return Scalar(self._data, requires_grad=False)
 
 
 Scalar._value_cls = Scalar

@@ -23,7 +23,7 @@ _MANIFEST = "__manifest__"
 
 def _encode(obj, arrays, path):
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biuf":
             raise ValueError(f"save: array at {path or '<root>'} has dtype {obj.dtype}; only bool, "

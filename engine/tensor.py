@@ -1,4 +1,4 @@
-"""``Tensor``: an ndarray payload (``.data``) plus its place in the autograd graph.
+"""``Tensor``: an ndarray payload (``._data``) plus its place in the autograd graph.
 
 Arithmetic operators, NumPy ufuncs (``np.exp(t)`` via ``__array_ufunc__``) and the methods below
 all dispatch to the built-in Functions in ``engine.ops``.
@@ -27,7 +27,7 @@ class Tensor(Variable):
 
     def __init__(self, data, requires_grad=False, dtype=None):
         arr = dtypes.to_array(data, dtype)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.grad_fn = None
         self._output_nr = 0
@@ -42,7 +42,7 @@ class Tensor(Variable):
     def _wrap(payload, grad_fn=None, output_nr=0, vc=None):
         """A Tensor around ``payload`` (no copy), optionally as output ``output_nr`` of ``grad_fn``."""
         t = _new(Tensor)
-        t.data = payload if type(payload) is _ndarray else np.asarray(payload)
+        t._data = payload if type(payload) is _ndarray else np.asarray(payload)
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
@@ -57,11 +57,11 @@ class Tensor(Variable):
 
     def _seed_gradient(self, gradient):
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
                                    f"tensor has shape {self.shape}: pass gradient= of that shape")
-            return np.ones_like(self.data)
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            return np.ones_like(self._data)
+        g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}")
         return gradient if isinstance(gradient, Tensor) and gradient.requires_grad else np.array(g)
@@ -76,17 +76,17 @@ class Tensor(Variable):
                 g = g.expand(*self.shape)
             self.grad = g if self.grad is None else self.grad + g
             return
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
-        if g.shape != self.data.shape:
-            g = np.broadcast_to(g, self.data.shape)
+        if g.dtype != self._data.dtype:
+            g = g.astype(self._data.dtype)
+        if g.shape != self._data.shape:
+            g = np.broadcast_to(g, self._data.shape)
         if self.grad is None:
             if g.base is not None or id(g) in handed or not g.flags.writeable:
                 g = g.copy()
             handed.add(id(g))
             self.grad = Tensor._wrap(g)
         else:
-            cur = self.grad.data
+            cur = self.grad._data
             if cur.flags.writeable and cur.base is None:
                 cur += g
             else:
@@ -98,52 +98,70 @@ class Tensor(Variable):
     @property
     def shape(self) -> tuple:
         """The dimensions, as a tuple (PyTorch's ``torch.Size`` is a tuple too)."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
         """The NumPy dtype of the payload."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         """The shape, or one dimension of it."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def numpy(self) -> np.ndarray:
         """The payload ndarray (shared, not a copy)."""
-        return self.data
+        return self._data
+
+    @property
+    def data(self) -> "Tensor":
+        """PyTorch's ``.data``: a Tensor sharing this one's storage, cut from the graph and with its
+        own version counter, so in-place edits through it (``p.data.add_(u)``, ``p.data[...] = a``)
+        are neither recorded nor checked by autograd."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other`` swaps the payload for ``other``'s (a Tensor or array-like; the shape
+        may change, the dtype is kept as given), as PyTorch's ``.data`` assignment does."""
+        arr = value._data if isinstance(value, Tensor) else dtypes.to_array(value)
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"data must be a Tensor or an array, not {type(value).__name__}")
+        if self.requires_grad and not dtypes.is_floating(arr.dtype):
+            raise TypeError(f"cannot assign data of dtype {arr.dtype} to a tensor that requires grad")
+        self._data = arr
 
     def item(self):
         """The single element as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"only one element tensors can be converted to Python scalars "
                              f"(shape {self.shape})")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
         """The payload as nested Python lists."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
         return float(self.item())
@@ -152,15 +170,15 @@ class Tensor(Variable):
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self.data.dtype != np.float32 and self.data.dtype != np.int64 and self.data.dtype != np.bool_:
-            extra += f", dtype={self.data.dtype}"
+        if self._data.dtype != np.float32 and self._data.dtype != np.int64 and self._data.dtype != np.bool_:
+            extra += f", dtype={self._data.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{self.grad_fn.name()}>"
         elif self.requires_grad:
@@ -173,9 +191,9 @@ class Tensor(Variable):
     # -- graph controls -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
         """Turn gradient tracking on or off for a leaf (in place); returns self."""
-        if requires_grad and not dtypes.is_floating(self.data.dtype):
+        if requires_grad and not dtypes.is_floating(self._data.dtype):
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
-                               f"(got {self.data.dtype})")
+                               f"(got {self._data.dtype})")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables; use "
                                ".detach() for a non-leaf")
@@ -184,7 +202,7 @@ class Tensor(Variable):
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares storage and version counter)."""
-        return Tensor._wrap(self.data, None, 0, self._vc)
+        return Tensor._wrap(self._data, None, 0, self._vc)
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from the graph in place."""
@@ -194,7 +212,7 @@ class Tensor(Variable):
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph."""
-        return self * 1 if self.requires_grad else Tensor._wrap(self.data.copy())
+        return self * 1 if self.requires_grad else Tensor._wrap(self._data.copy())
 
     def contiguous(self) -> "Tensor":
         """Self (NumPy handles memory layout)."""
@@ -204,7 +222,7 @@ class Tensor(Variable):
     def to(self, dtype) -> "Tensor":
         """Cast to ``dtype`` (differentiable between float dtypes)."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         from .ops.cast import Cast
 
@@ -246,7 +264,7 @@ class Tensor(Variable):
 
     def _inplace(self, fn, *args):
         self._check_inplace()
-        fn(self.data, *args)
+        fn(self._data, *args)
         self._vc[0] += 1
         return self
 
@@ -373,31 +391,31 @@ class Tensor(Variable):
 
     # comparisons: bool tensors without gradient
     def __lt__(self, other):
-        return Tensor._wrap(self.data < _payload(other))
+        return Tensor._wrap(self._data < _payload(other))
 
     def __le__(self, other):
-        return Tensor._wrap(self.data <= _payload(other))
+        return Tensor._wrap(self._data <= _payload(other))
 
     def __gt__(self, other):
-        return Tensor._wrap(self.data > _payload(other))
+        return Tensor._wrap(self._data > _payload(other))
 
     def __ge__(self, other):
-        return Tensor._wrap(self.data >= _payload(other))
+        return Tensor._wrap(self._data >= _payload(other))
 
     def __eq__(self, other):
-        return Tensor._wrap(self.data == _payload(other))
+        return Tensor._wrap(self._data == _payload(other))
 
     def __ne__(self, other):
-        return Tensor._wrap(self.data != _payload(other))
+        return Tensor._wrap(self._data != _payload(other))
 
     def __invert__(self):
-        return Tensor._wrap(~self.data)
+        return Tensor._wrap(~self._data)
 
     def __and__(self, other):
-        return Tensor._wrap(self.data & _payload(other))
+        return Tensor._wrap(self._data & _payload(other))
 
     def __or__(self, other):
-        return Tensor._wrap(self.data | _payload(other))
+        return Tensor._wrap(self._data | _payload(other))
 
     def eq(self, other):
         """Elementwise ==, as a bool tensor."""
@@ -407,9 +425,9 @@ class Tensor(Variable):
         return _ops.getitem(self, index)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.exp(t)``, ``np.add(a, t)``, … on Tensors run the differentiable op."""
@@ -609,7 +627,7 @@ class Tensor(Variable):
 
 
 def _payload(x):
-    return x.data if isinstance(x, Variable) else x
+    return x._data if isinstance(x, Variable) else x
 
 
 Tensor._value_cls = Tensor

@@ -31,7 +31,7 @@ A complete example (save as ``test_my_brick.py`` and run ``pytest``)::
     @settings(deadline=None, max_examples=25)
     @given(tensors(shape=shapes(max_dims=3, max_side=4)))
     def test_cube_forward_and_gradient(x):
-        np.testing.assert_allclose(Cube.apply(x).data, x.data ** 3)
+        np.testing.assert_allclose(Cube.apply(x)._data, x._data ** 3)
         assert_gradients_match(Cube.apply, x)          # non-scalar output: every element checked
 
 
@@ -129,7 +129,7 @@ def assert_gradients_match(fn, *tensors, atol=1e-5, rtol=1e-3, eps=1e-6, fast_mo
     args = []
     for t in tensors:
         if (isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64):
-            t = Tensor(t.data.astype(np.float64), requires_grad=True)
+            t = Tensor(t._data.astype(np.float64), requires_grad=True)
         args.append(t)
     if not any(isinstance(a, Variable) and a.requires_grad for a in args):
         raise AssertionError("assert_gradients_match: no input requires grad (pass tensors made "

@@ -37,7 +37,7 @@ class Variable:
     """Common base of Tensor and Scalar (see the module docstring)."""
 
     # ``_post_acc_hooks`` is set only by register_post_accumulate_grad_hook (unset otherwise)
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
                  "_post_acc_hooks", "__weakref__")
 
     @property
@@ -126,7 +126,7 @@ class Variable:
             value = g if create_graph else self._value_cls._wrap(g)
             res = hook(value)
             if res is not None:
-                g = res if create_graph else res.data
+                g = res if create_graph else res._data
         return g
 
 

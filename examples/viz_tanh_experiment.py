@@ -56,7 +56,7 @@ def main(out_dir="docs"):
         loss.backward()
         viz.plot_gradient_histograms(model, ax=axes[1, col])
         axes[1, col].set_title(f"weight gradients, init {name}")
-        grads = [f"{p.grad.data.std():.1e}" for n, p in model.named_parameters() if n.endswith("weight")]
+        grads = [f"{p.grad.numpy().std():.1e}" for n, p in model.named_parameters() if n.endswith("weight")]
         print(f"{name:12s} weight-grad std per layer: {' '.join(grads)}")
         if col == 0:   # the vanishing-gradient picture: first layers highlighted
             small = build(init)

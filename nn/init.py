@@ -148,10 +148,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported "
                          f"(got shape {tuple(tensor.shape)})")
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

@@ -241,7 +241,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self, prefix="", keep_vars=False):
@@ -269,7 +269,7 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
-            arr = np.asarray(src.data if isinstance(src, Tensor) else src)
+            arr = np.asarray(src._data if isinstance(src, Tensor) else src)
             if arr.shape != target.shape:
                 errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} from "
                               f"checkpoint, the shape in current model is {target.shape}.")
@@ -283,7 +283,7 @@ class Module:
         for k, target in own.items():
             if k in state_dict:
                 src = state_dict[k]
-                target.data[...] = np.asarray(src.data if isinstance(src, Tensor) else src)
+                target._data[...] = np.asarray(src._data if isinstance(src, Tensor) else src)
                 target._vc[0] += 1
         return IncompatibleKeys(missing, unexpected)
 

@@ -15,7 +15,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
-        super().__init__(to_array(data.data if isinstance(data, Tensor) else data), requires_grad)
+        super().__init__(to_array(data._data if isinstance(data, Tensor) else data), requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

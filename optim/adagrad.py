@@ -32,7 +32,7 @@ class Adagrad(Optimizer):
         st = self.state[p]
         if "sum" not in st:
             st["step"] = 0.0
-            st["sum"] = np.full(p.data.shape, group["initial_accumulator_value"], dtype=p.data.dtype)
+            st["sum"] = np.full(p._data.shape, group["initial_accumulator_value"], dtype=p._data.dtype)
         return st
 
     def _step_group(self, gi, group):

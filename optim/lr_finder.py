@@ -15,7 +15,7 @@ def _snapshot(obj):
         return {k: _snapshot(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(_snapshot(v) for v in obj)
-    data = getattr(obj, "data", None)
+    data = getattr(obj, "_data", None)
     if isinstance(data, np.ndarray):
         from engine import Tensor
         return Tensor(data.copy())

@@ -1,7 +1,7 @@
 """``Optimizer``: parameter groups, state, ``step``/``zero_grad``/``state_dict`` (PyTorch semantics).
 
-Parameters are engine Tensors (anything with an ndarray ``.data`` and a ``.grad``); updates write
-into ``p.data`` in place.  Subclasses implement ``_step_group(group)``, which collects the
+Parameters are engine Tensors (anything with an ndarray ``._data`` and a ``.grad``); updates write
+into ``p._data`` in place.  Subclasses implement ``_step_group(group)``, which collects the
 parameters that have a gradient and runs one fused kernel per dtype (engine/kernels/optim_updates).
 """
 from __future__ import annotations
@@ -55,15 +55,15 @@ def _typename(x):
 
 
 def _is_tensor(x):
-    return isinstance(getattr(x, "data", None), np.ndarray) and hasattr(x, "grad")
+    return isinstance(getattr(x, "_data", None), np.ndarray) and hasattr(x, "grad")
 
 
 def _to_array(value):
     """A loaded state value as ndarray (Tensors are unwrapped) or None when not array-like."""
     if isinstance(value, np.ndarray):
         return value
-    if isinstance(getattr(value, "data", None), np.ndarray):
-        return value.data
+    if isinstance(getattr(value, "_data", None), np.ndarray):
+        return value._data
     return None
 
 
@@ -139,7 +139,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.data[...] = 0
+                        p.grad._data[...] = 0
 
     def step(self, closure=None):
         """One update of every parameter that has a ``.grad``.  ``closure`` (optional)
@@ -171,21 +171,21 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            g = g.data if not isinstance(g, np.ndarray) else g
-            if g.shape != p.data.shape and g.size != p.data.size:
+            g = g._data if not isinstance(g, np.ndarray) else g
+            if g.shape != p._data.shape and g.size != p._data.size:
                 raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match parameter "
-                                   f"of shape {tuple(p.data.shape)}")
+                                   f"of shape {tuple(p._data.shape)}")
             out.append((p, g))
         return out
 
     def _buckets(self, gi, pairs):
         """Split ``pairs`` by dtype: yields (params, grads, plan cache) per dtype.
 
-        Parameters whose ``.data`` is not a writeable C-contiguous array are updated through a
+        Parameters whose ``._data`` is not a writeable C-contiguous array are updated through a
         contiguous copy that is written back afterwards."""
         by_dtype = {}
         for p, g in pairs:
-            by_dtype.setdefault(p.data.dtype, []).append((p, g))
+            by_dtype.setdefault(p._data.dtype, []).append((p, g))
         for dt, items in by_dtype.items():
             params = [p for p, _ in items]
             grads = [g for _, g in items]
@@ -229,7 +229,7 @@ class Optimizer:
         """Contiguous working arrays for params plus a write-back function."""
         arrays, back = [], []
         for p in params:
-            a = p.data
+            a = p._data
             if not (a.flags.c_contiguous and a.flags.writeable):
                 a = np.ascontiguousarray(a).copy()
                 back.append((p, a))
@@ -237,7 +237,7 @@ class Optimizer:
 
         def write_back():
             for p, a in back:
-                p.data[...] = a
+                p._data[...] = a
         return arrays, write_back
 
     # -- state dict --------------------------------------------------------------------------
@@ -296,7 +296,7 @@ class Optimizer:
             return copy.deepcopy(v)
         if name in self._scalar_state:
             return float(arr.item())
-        return np.array(arr, dtype=p.data.dtype, order="C", copy=True).reshape(p.data.shape)
+        return np.array(arr, dtype=p._data.dtype, order="C", copy=True).reshape(p._data.shape)
 
 
 def _check_betas(betas):

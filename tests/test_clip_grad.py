@@ -31,8 +31,8 @@ def test_clip_grad_norm(seed, max_norm, norm_type):
     assert float(total.item()) == pytest.approx(want, rel=1e-10)
     coef = min(1.0, max_norm / (want + 1e-6))
     for p, g in zip(ps, grads):
-        np.testing.assert_allclose(p.grad.data, g * coef, rtol=1e-10)
-    new = np.concatenate([p.grad.data.ravel() for p in ps])
+        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-10)
+    new = np.concatenate([p.grad.numpy().ravel() for p in ps])
     new_norm = np.abs(new).max() if norm_type == math.inf else np.sum(np.abs(new) ** norm_type) ** (1 / norm_type)
     assert new_norm <= max_norm * (1 + 1e-9) or want <= max_norm
 
@@ -45,15 +45,15 @@ def test_clip_grad_norm_edge_cases():
         clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
     single = params_with_grads([np.array([3.0, 4.0])])[0]
     assert float(clip_grad_norm_(single, 1.0).item()) == pytest.approx(5.0)   # a single Tensor
-    np.testing.assert_allclose(single.grad.data, [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(single.grad.numpy(), [0.6, 0.8], rtol=1e-6)
 
 
 def test_clip_grad_value():
     ps = params_with_grads([np.array([-3.0, 0.5, 2.0]), np.array([[10.0]])])
     p_none = engine.Tensor(np.zeros(1), requires_grad=True)
     assert clip_grad_value_(ps + [p_none], 1.0) is None
-    np.testing.assert_array_equal(ps[0].grad.data, [-1.0, 0.5, 1.0])
-    np.testing.assert_array_equal(ps[1].grad.data, [[1.0]])
+    np.testing.assert_array_equal(ps[0].grad.numpy(), [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(ps[1].grad.numpy(), [[1.0]])
 
 
 def test_reexported_from_optim():

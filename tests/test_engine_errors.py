@@ -122,7 +122,7 @@ def test_anomaly_forward_names_the_op():
     assert "forward" in str(info.value)
     assert not engine.is_anomaly_enabled()
     with np.errstate(invalid="ignore"):
-        assert np.isnan(x.log().data[1])  # without the context: NaN propagates silently
+        assert np.isnan(x.log().numpy()[1])  # without the context: NaN propagates silently
 
 
 def test_anomaly_forward_without_grad_still_checked():
@@ -194,7 +194,7 @@ def test_inplace_on_leaf_requiring_grad_raises_but_allowed_under_no_grad():
         x.add_(1)
     with engine.no_grad():
         x.add_(1)
-    np.testing.assert_array_equal(x.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.numpy(), [2.0, 2.0])
 
 
 def test_unmodified_saved_tensor_backward_works():
@@ -203,7 +203,7 @@ def test_unmodified_saved_tensor_backward_works():
     z = Tensor(np.ones(2))
     z.add_(1)  # an unrelated in-place edit
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.exp(x.data))
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(x.numpy()))
 
 
 # -- misc argument errors ------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_retain_graph_allows_a_second_backward_and_without_it_raises():
     x = Tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     np.testing.assert_allclose(first, np.exp(x.data) * (1 + x.data))
     y.backward()  # allowed: the graph was retained; frees it now
     np.testing.assert_allclose(x.grad.data, 2 * first)
@@ -132,7 +132,7 @@ def test_create_graph_matmul_hessian_vector_product(n, k, m, data):
 @SETTINGS
 @given(x=tensors(shape=shapes(min_dims=1, max_dims=2, min_side=2, max_side=4)))
 def test_create_graph_reductions(x):
-    a = x.data
+    a = x.numpy()
     n = a.size
     v = _w(a.shape, 3)
     # (Σx)²: ∇ = 2Σx·1, H·v = 2 (Σv) 1
@@ -195,7 +195,7 @@ def test_gradgradcheck(name):
 def test_hook_on_leaf_sees_and_can_replace_the_gradient():
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     seen = []
-    h1 = x.register_hook(lambda g: seen.append(g.data.copy()))
+    h1 = x.register_hook(lambda g: seen.append(g.numpy().copy()))
     h2 = x.register_hook(lambda g: g * 10)
     (x.exp() * 2).sum().backward()
     np.testing.assert_allclose(seen[0], 2 * np.exp(x.data))
@@ -217,7 +217,7 @@ def test_leaf_hook_runs_once_on_the_total_gradient_of_a_backward():
     sees 2x here, not x twice)."""
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()))
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
     x.register_hook(lambda g: g.clamp(-3.0, 3.0))
     (x * x).sum().backward()  # d/dx Σx² = 2x, delivered as x (from a) + x (from b)
     assert len(seen) == 1
@@ -231,7 +231,7 @@ def test_hook_on_non_leaf_modifies_what_flows_upstream():
     seen = []
 
     def hook(g):
-        seen.append(g.data.copy())
+        seen.append(g.numpy().copy())
         return g * 0.5
 
     handle = h.register_hook(hook)
@@ -316,7 +316,7 @@ def test_backward_with_gradient_for_non_scalar_outputs(x, data):
     x.grad = None
     (x * x).backward(g.data)  # an ndarray works too
     np.testing.assert_allclose(x.grad.data, 2 * x.data * g.data, atol=1e-12)
-    if x.data.size > 1:
+    if x.numpy().size > 1:
         with pytest.raises(RuntimeError, match="only for scalar outputs"):
             (x * x).backward()
     with pytest.raises(RuntimeError, match="shape"):

@@ -48,10 +48,10 @@ def test_backward_is_linear_in_the_output_gradient(name, x, a, b, data):
     (d1,) = engine.grad(y, x, grad_outputs=Tensor(g1), retain_graph=True)
     (d2,) = engine.grad(y, x, grad_outputs=Tensor(g2), retain_graph=True)
     (d12,) = engine.grad(y, x, grad_outputs=Tensor(a * g1 + b * g2))
-    np.testing.assert_allclose(d12.data, a * d1.data + b * d2.data, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(d12.numpy(), a * d1.numpy() + b * d2.numpy(), rtol=1e-9, atol=1e-9)
     # and .backward(gradient=...) accumulates the same thing
     fn(x).backward(Tensor(a * g1 + b * g2))
-    np.testing.assert_allclose(x.grad.data, d12.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), d12.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", PIPELINES)
@@ -59,20 +59,20 @@ def test_backward_is_linear_in_the_output_gradient(name, x, a, b, data):
 @given(x=tensors(shape=shapes(**SMALL)))
 def test_gradients_accumulate_additively(name, x):
     fn = PIPELINES[name]
-    seed = Tensor(np.cos(np.arange(fn(x).data.size, dtype=np.float64)).reshape(fn(x).shape))
+    seed = Tensor(np.cos(np.arange(fn(x).numpy().size, dtype=np.float64)).reshape(fn(x).shape))
     (single,) = engine.grad(fn(x), x, grad_outputs=seed)
     # the same graph twice (retain_graph)
     y = fn(x)
     y.backward(seed, retain_graph=True)
     y.backward(seed)
-    np.testing.assert_allclose(x.grad.data, 2 * single.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * single.numpy(), rtol=1e-12, atol=1e-12)
     # two separate graphs on top of that
     fn(x).backward(seed)
-    np.testing.assert_allclose(x.grad.data, 3 * single.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 3 * single.numpy(), rtol=1e-12, atol=1e-12)
     # a value used twice in one graph: its gradients add up
     x.grad = None
     (fn(x) + fn(x)).backward(seed)
-    np.testing.assert_allclose(x.grad.data, 2 * single.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * single.numpy(), rtol=1e-12, atol=1e-12)
 
 
 NO_GRAD_OPS = {
@@ -140,9 +140,9 @@ def test_reshape_round_trips_values_and_gradients(st_, data):
         x.grad = None
         y = back(there(x))
         assert y.shape == x.shape
-        np.testing.assert_array_equal(y.data, x.data)
+        np.testing.assert_array_equal(y.numpy(), x.numpy())
         (y * Tensor(w)).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, w)
+        np.testing.assert_array_equal(x.grad.numpy(), w)
 
 
 @SETTINGS
@@ -160,7 +160,7 @@ def test_gradient_of_a_summed_broadcast_is_the_number_of_copies(data):
         assert y.shape == big
         y.sum().backward()
         assert x.grad.shape == shape
-        np.testing.assert_array_equal(x.grad.data, np.full(shape, float(copies)))
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, float(copies)))
     # and a weighted sum: the gradient is the upstream gradient summed over the copies
     w = data.draw(hnp.arrays(np.float64, big, elements=FLOATS), label="w")
     x.grad = None
@@ -168,4 +168,4 @@ def test_gradient_of_a_summed_broadcast_is_the_number_of_copies(data):
     lead = len(big) - len(shape)
     expected = w.sum(axis=tuple(range(lead))) if lead else w
     expected = expected.sum(axis=tuple(i for i, s in enumerate(shape) if s == 1), keepdims=True)
-    np.testing.assert_allclose(x.grad.data, expected.reshape(shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), expected.reshape(shape), rtol=1e-12, atol=1e-12)

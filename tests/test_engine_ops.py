@@ -39,19 +39,19 @@ def check(fn, ref, *arrs, atol=1e-5, rtol=1e-3, fwd_rtol=1e-10):
     expected = np.asarray(ref(*[np.array(a, dtype=np.float64) for a in arrs]))
     assert out.shape == expected.shape, (out.shape, expected.shape)
     assert out.dtype == np.float64
-    np.testing.assert_allclose(out.data, expected, rtol=fwd_rtol, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=fwd_rtol, atol=1e-12)
     assert out.requires_grad and out.grad_fn is not None
     assert engine.gradcheck(fn, ts, atol=atol, rtol=rtol)
     # the accumulating path (.backward into leaf .grad) agrees with engine.grad (gradcheck's path)
-    seed = np.cos(np.arange(out.data.size, dtype=np.float64)).reshape(out.shape)
+    seed = np.cos(np.arange(out.numpy().size, dtype=np.float64)).reshape(out.shape)
     expected_grads = engine.grad(fn(*ts), ts, grad_outputs=Tensor(seed), allow_unused=True)
     fn(*ts).backward(Tensor(seed))
     for t, g in zip(ts, expected_grads):
         if g is None:
-            assert t.grad is None or not np.any(t.grad.data)
+            assert t.grad is None or not np.any(t.grad.numpy())
             continue
         assert t.grad.shape == t.shape and t.grad.dtype == np.float64
-        np.testing.assert_allclose(t.grad.data, g.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(t.grad.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
     return out
 
 
@@ -308,8 +308,8 @@ def test_max_min_with_dim(op, case, data):
     res = getattr(x, op)(dim=dim, keepdim=keepdim)
     values, indices = res
     assert res.values is values and res.indices is indices
-    np.testing.assert_array_equal(values.data, ref(a, axis=axis, keepdims=keepdim))
-    np.testing.assert_array_equal(indices.data, arg(a, axis=axis, keepdims=keepdim) if shape else 0)
+    np.testing.assert_array_equal(values.numpy(), ref(a, axis=axis, keepdims=keepdim))
+    np.testing.assert_array_equal(indices.numpy(), arg(a, axis=axis, keepdims=keepdim) if shape else 0)
     assert indices.dtype == np.int64 and not indices.requires_grad and indices.grad_fn is None
     check(lambda t: getattr(t, op)(dim=dim, keepdim=keepdim).values,
           lambda v: ref(v, axis=axis, keepdims=keepdim), a)
@@ -341,10 +341,10 @@ def test_argmax_argmin(case, data):
             expected = np.array(0)
         else:
             expected = ref(a, axis=axis, keepdims=keepdim)
-        np.testing.assert_array_equal(out.data, expected)
+        np.testing.assert_array_equal(out.numpy(), expected)
         assert out.shape == np.shape(expected)
         assert out.dtype == np.int64 and not out.requires_grad and out.grad_fn is None
-    np.testing.assert_array_equal(engine.argmax(x).data, np.argmax(a))
+    np.testing.assert_array_equal(engine.argmax(x).numpy(), np.argmax(a))
 
 
 # -- softmax / log_softmax --------------------------------------------------------------------------
@@ -375,9 +375,9 @@ def test_softmax_log_softmax(op, data):
 def test_softmax_is_stable_for_large_inputs():
     a = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -1001.0]])
     x = Tensor(a, requires_grad=True)
-    np.testing.assert_allclose(x.softmax(1).data, _np_softmax(a, 1), rtol=1e-12)
-    np.testing.assert_allclose(x.log_softmax(1).data, np.log(_np_softmax(a, 1)), rtol=1e-12)
-    np.testing.assert_allclose(x.logsumexp(1).data, a.max(1) + np.log(np.exp(a - a.max(1, keepdims=True)).sum(1)))
+    np.testing.assert_allclose(x.softmax(1).numpy(), _np_softmax(a, 1), rtol=1e-12)
+    np.testing.assert_allclose(x.log_softmax(1).numpy(), np.log(_np_softmax(a, 1)), rtol=1e-12)
+    np.testing.assert_allclose(x.logsumexp(1).numpy(), a.max(1) + np.log(np.exp(a - a.max(1, keepdims=True)).sum(1)))
 
 
 # -- shape ops ------------------------------------------------------------------------------------
@@ -505,7 +505,7 @@ def test_getitem_repeated_index_gradient_counts_repeats():
     x = Tensor(np.arange(4.0), requires_grad=True)
     idx = np.array([0, 0, 3, 0, 1])
     x[idx].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.bincount(idx, minlength=4))
+    np.testing.assert_array_equal(x.grad.numpy(), np.bincount(idx, minlength=4))
 
 
 @SETTINGS
@@ -587,7 +587,7 @@ def test_cat_stack_mixed_requires_grad():
     a = Tensor(np.ones((2, 2)), requires_grad=True)
     b = Tensor(np.zeros((1, 2)))
     (engine.cat([a, b]) * 2).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, np.full((2, 2), 2.0))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full((2, 2), 2.0))
     assert b.grad is None
 
 
@@ -630,7 +630,7 @@ def test_matmul_with_ndarray_operands():
     a = np.arange(6.0).reshape(2, 3)
     w = Tensor(np.ones((3, 2)), requires_grad=True)
     (a @ w).sum().backward()  # __rmatmul__
-    np.testing.assert_allclose(w.grad.data, a.sum(0)[:, None].repeat(2, 1))
+    np.testing.assert_allclose(w.grad.numpy(), a.sum(0)[:, None].repeat(2, 1))
 
 
 # -- dtype casts --------------------------------------------------------------------------------
@@ -645,11 +645,11 @@ def test_float_casts_carry_gradient_back_in_input_dtype(data):
         x = Tensor(a.copy(), requires_grad=True)
         y = call(x)
         assert y.dtype == to and y.requires_grad
-        np.testing.assert_array_equal(y.data, a.astype(to))
+        np.testing.assert_array_equal(y.numpy(), a.astype(to))
         w = np.linspace(-1, 1, max(a.size, 1))[: a.size].reshape(shape)
         (y * Tensor(w.astype(to))).sum().backward()
         assert x.grad.dtype == np.float64
-        np.testing.assert_allclose(x.grad.data, w, rtol=1e-3 if to == np.float16 else 1e-6, atol=1e-3)
+        np.testing.assert_allclose(x.grad.numpy(), w, rtol=1e-3 if to == np.float16 else 1e-6, atol=1e-3)
         (gx,) = engine.grad((call(x) * 2).sum(), x)  # engine.grad too: the input's dtype
         assert gx.dtype == np.float64 and gx.shape == shape
     # float32 -> float64: exact; gradient comes back as float32
@@ -658,7 +658,7 @@ def test_float_casts_carry_gradient_back_in_input_dtype(data):
     assert y64.dtype == np.float64
     (y64 * y64).sum().backward()
     assert x32.grad.dtype == np.float32
-    np.testing.assert_allclose(x32.grad.data, 2 * a.astype(np.float32), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(x32.grad.numpy(), 2 * a.astype(np.float32), rtol=1e-6, atol=1e-12)
     # float64 -> float64 through a float32 detour is differentiable end to end (gradcheck with a
     # coarse step: float32 rounding is ~1e-7)
     x = Tensor(a.copy(), requires_grad=True)
@@ -672,7 +672,7 @@ def test_casts_to_integer_and_bool_carry_no_gradient(call, dtype):
     x = Tensor(a, requires_grad=True)
     y = call(x)
     assert y.dtype == dtype
-    np.testing.assert_array_equal(y.data, a.astype(dtype))
+    np.testing.assert_array_equal(y.numpy(), a.astype(dtype))
     assert not y.requires_grad and y.grad_fn is None
 
 
@@ -694,4 +694,4 @@ def test_comparisons_return_bool_tensors_without_gradient(data):
         for other, ref_other in ((y, b), (0.5, 0.5)):
             out = getattr(x, op)(other)
             assert out.dtype == np.bool_ and not out.requires_grad and out.grad_fn is None
-            np.testing.assert_array_equal(out.data, getattr(a, op)(ref_other))
+            np.testing.assert_array_equal(out.numpy(), getattr(a, op)(ref_other))

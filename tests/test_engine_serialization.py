@@ -38,10 +38,10 @@ STATE = st.recursive(
 
 def _assert_same(loaded, original, path="root"):
     if isinstance(original, (Tensor, np.ndarray)):
-        arr = original.data if isinstance(original, Tensor) else original
+        arr = original.numpy() if isinstance(original, Tensor) else original
         assert isinstance(loaded, Tensor), path
         assert loaded.dtype == arr.dtype and loaded.shape == arr.shape, path
-        np.testing.assert_array_equal(loaded.data, arr)
+        np.testing.assert_array_equal(loaded.numpy(), arr)
     elif isinstance(original, dict):
         assert isinstance(loaded, dict) and list(loaded) == list(original), path
         for k in original:
@@ -87,7 +87,7 @@ def test_round_trip_of_a_state_dict_like_structure(tmp_path):
     assert back["best"] == 0.1 + 0.2 and back["tag"] == obj["tag"]
     assert back["flags"] == [True, False] and type(back["flags"][0]) is bool
     assert back["optim"]["param_groups"][0]["name"] is None
-    np.testing.assert_array_equal(back["model"]["fc.weight"].data, obj["model"]["fc.weight"].data)
+    np.testing.assert_array_equal(back["model"]["fc.weight"].numpy(), obj["model"]["fc.weight"].numpy())
 
 
 def test_loaded_tensors_are_independent_leaves(tmp_path):
@@ -96,7 +96,7 @@ def test_loaded_tensors_are_independent_leaves(tmp_path):
     w = engine.load(tmp_path / "a.npz")["w"]
     assert w.is_leaf and not w.requires_grad
     w.data[0] = 5.0
-    assert t.data[0] == 1.0
+    assert t.numpy()[0] == 1.0
 
 
 def test_save_is_atomic_failing_save_leaves_previous_file_intact(tmp_path):
@@ -106,7 +106,7 @@ def test_save_is_atomic_failing_save_leaves_previous_file_intact(tmp_path):
     with pytest.raises(ValueError, match="object"):
         engine.save({"w": np.arange(3.0), "bad": object()}, path)
     assert path.read_bytes() == before
-    np.testing.assert_array_equal(engine.load(path)["w"].data, np.arange(3.0))
+    np.testing.assert_array_equal(engine.load(path)["w"].numpy(), np.arange(3.0))
     assert sorted(os.listdir(tmp_path)) == ["ckpt.npz"]  # no temp files left behind
 
 
@@ -126,7 +126,7 @@ def test_save_is_atomic_when_the_write_itself_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "savez", real_savez)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["ckpt.npz"]
-    np.testing.assert_array_equal(engine.load(path)["w"].data, np.arange(3.0))
+    np.testing.assert_array_equal(engine.load(path)["w"].numpy(), np.arange(3.0))
 
 
 @pytest.mark.parametrize("bad", [object(), {1.5: 2}, np.array(["a", "b"]), np.array([1 + 2j])])
@@ -252,9 +252,9 @@ def test_load_missing_file_raises_file_not_found(tmp_path):
 @given(seed=st.integers(0, 2 ** 31), shape=shapes(min_dims=1, max_dims=3, max_side=4))
 def test_manual_seed_makes_random_factories_reproducible(seed, shape):
     def draw():
-        return [engine.rand(*shape).data, engine.randn(shape).data, engine.randn_like(Tensor(np.ones(shape))).data,
-                engine.randint(0, 10, shape).data, engine.randperm(7).data,
-                engine.rand(*shape, dtype=engine.float64).data]
+        return [engine.rand(*shape).numpy(), engine.randn(shape).numpy(), engine.randn_like(Tensor(np.ones(shape))).numpy(),
+                engine.randint(0, 10, shape).numpy(), engine.randperm(7).numpy(),
+                engine.rand(*shape, dtype=engine.float64).numpy()]
 
     engine.manual_seed(seed)
     first = draw()

@@ -26,18 +26,18 @@ def test_fused_sequential_matches_eval_output(seed, conv_bias, affine):
     for p in m.parameters():
         p.data[...] = rng.standard_normal(p.shape)
     _trained(m, (8, 3, 4, 4))
-    before = {k: v.data.copy() for k, v in m.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in m.state_dict().items()}
     m.train()
     f = fuse_batchnorm(m)
     assert m.training and isinstance(m[1], nn.BatchNorm2d)  # original untouched
     for k, v in m.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v.numpy(), before[k])
     assert not f.training
     assert isinstance(f[1], nn.Identity) and isinstance(f[5], nn.Identity)
     assert f[0].bias is not None
     x = engine.Tensor(rng.standard_normal((3, 3, 4, 4)))
     m.eval()
-    np.testing.assert_allclose(f(x).data, m(x).data, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(f(x).numpy(), m(x).numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_fused_resnet_matches_and_has_no_batchnorm():
@@ -47,7 +47,7 @@ def test_fused_resnet_matches_and_has_no_batchnorm():
     assert not any(isinstance(x, (nn.BatchNorm2d, nn.BatchNorm1d)) for x in f.modules())
     assert sum(isinstance(x, nn.BatchNorm2d) for x in m.modules()) == 19
     x = engine.randn(2, 3, 32, 32)
-    np.testing.assert_allclose(f(x).data, m(x).data, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(f(x).numpy(), m(x).numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_bn_without_running_stats_or_not_after_a_layer_is_kept():
@@ -56,4 +56,4 @@ def test_bn_without_running_stats_or_not_after_a_layer_is_kept():
     f = fuse_batchnorm(m)
     assert isinstance(f[1], nn.BatchNorm1d) and isinstance(f[3], nn.BatchNorm1d)
     x = engine.randn(5, 3)
-    np.testing.assert_allclose(f(x).data, m.eval()(x).data, rtol=1e-6)
+    np.testing.assert_allclose(f(x).numpy(), m.eval()(x).numpy(), rtol=1e-6)

@@ -22,7 +22,7 @@ class LinReg:
         return [self.w, self.b]
 
     def state_dict(self):
-        return {"w": self.w.data, "b": self.b.data}
+        return {"w": self.w.numpy(), "b": self.b.numpy()}
 
     def load_state_dict(self, sd):
         for k, v in sd.items():
@@ -50,18 +50,18 @@ def loader(n_batches=8, seed=1):
 def test_range_test_schedule_smoothing_and_restore():
     model = LinReg(3)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    w0 = model.w.data.copy()
+    w0 = model.w.numpy().copy()
     opt.zero_grad()
     mse(model(loader()[0][0]), loader()[0][1]).backward()
     opt.step()                                   # non-trivial optimizer state to restore
-    w1, buf1 = model.w.data.copy(), opt.state[model.w]["momentum_buffer"].copy()
+    w1, buf1 = model.w.numpy().copy(), opt.state[model.w]["momentum_buffer"].copy()
     finder = optim.LRFinder(model, opt, mse)
     hist = finder.range_test(loader(), start_lr=1e-4, end_lr=1e-1, num_iter=20, diverge_th=1e9)
     assert len(hist["lr"]) == 20 == len(hist["loss"])
     np.testing.assert_allclose(hist["lr"], 1e-4 * 1000 ** (np.arange(20) / 19), rtol=1e-12)
     assert model.training
     # restored: parameters, momentum buffer and lr
-    np.testing.assert_array_equal(model.w.data, w1)
+    np.testing.assert_array_equal(model.w.numpy(), w1)
     np.testing.assert_array_equal(opt.state[model.w]["momentum_buffer"], buf1)
     assert opt.param_groups[0]["lr"] == 0.01
     assert not np.array_equal(w0, w1)
@@ -86,7 +86,7 @@ def test_stops_on_divergence_and_reiterates_loader():
     hist = finder.range_test(loader(n_batches=3), start_lr=1e-3, end_lr=1e3, num_iter=100, diverge_th=5)
     assert 3 < len(hist["loss"]) < 100                 # ran past one loader pass, stopped early
     assert hist["loss"][-1] > 5 * finder.best_loss or not np.isfinite(hist["loss"][-1])
-    assert np.all(np.isfinite(model.w.data))           # restored despite the divergence
+    assert np.all(np.isfinite(model.w.numpy()))           # restored despite the divergence
 
 
 def test_suggestion_is_steepest_descent():

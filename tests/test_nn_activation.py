@@ -55,9 +55,9 @@ MODULES = {
 def test_forward_matches_numpy_and_gradcheck(name, x):
     fn, ref = CASES[name]
     t = engine.Tensor(x.copy(), requires_grad=True)
-    np.testing.assert_allclose(fn(t).data, ref(x), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(fn(t).numpy(), ref(x), rtol=1e-12, atol=1e-13)
     if name in MODULES:
-        np.testing.assert_allclose(MODULES[name](t).data, ref(x), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(MODULES[name](t).numpy(), ref(x), rtol=1e-12, atol=1e-13)
     assert engine.gradcheck(fn, [t])
 
 
@@ -69,26 +69,26 @@ def test_float32_stays_float32(name):
 
 def test_erf_max_error():
     x = np.concatenate([np.linspace(-7, 7, 200001), [0.0, 1e-300, -1e-20, 1.0, -1.0, 6.0]])
-    out = F.erf(engine.Tensor(x)).data
+    out = F.erf(engine.Tensor(x)).numpy()
     err = np.abs(out - erf_ref(x))
     assert err.max() < 1e-14
-    assert F.erf(engine.Tensor(np.array([np.inf, -np.inf]))).data.tolist() == [1.0, -1.0]
-    assert np.isnan(F.erf(engine.Tensor(np.array([np.nan]))).data[0])
-    np.testing.assert_allclose(F.erf(engine.Tensor(-x)).data, -out)  # odd function
+    assert F.erf(engine.Tensor(np.array([np.inf, -np.inf]))).numpy().tolist() == [1.0, -1.0]
+    assert np.isnan(F.erf(engine.Tensor(np.array([np.nan]))).numpy()[0])
+    np.testing.assert_allclose(F.erf(engine.Tensor(-x)).numpy(), -out)  # odd function
 
 
 def test_extreme_inputs_are_finite():
     x = engine.Tensor(np.array([-1000.0, -50.0, 50.0, 1000.0]))
     for name, (fn, _) in CASES.items():
         if "softmax" not in name:
-            assert np.all(np.isfinite(fn(x).data)), name
-    np.testing.assert_allclose(F.softplus(x).data, [0.0, np.log1p(np.exp(-50.0)), 50.0, 1000.0], atol=1e-300)
+            assert np.all(np.isfinite(fn(x).numpy())), name
+    np.testing.assert_allclose(F.softplus(x).numpy(), [0.0, np.log1p(np.exp(-50.0)), 50.0, 1000.0], atol=1e-300)
 
 
 def test_selu_constants():
     out = F.selu(engine.Tensor(np.array([1.0, -1e9])))
-    assert out.data[0] == pytest.approx(1.0507009873554804934193349852946, rel=1e-15)
-    assert out.data[1] == pytest.approx(-1.0507009873554804934193349852946 * 1.6732632423543772848170429916717, rel=1e-15)
+    assert out.numpy()[0] == pytest.approx(1.0507009873554804934193349852946, rel=1e-15)
+    assert out.numpy()[1] == pytest.approx(-1.0507009873554804934193349852946 * 1.6732632423543772848170429916717, rel=1e-15)
 
 
 @SETTINGS
@@ -98,19 +98,19 @@ def test_prelu_per_channel(n, c, spatial, seed):
     x = rng.standard_normal((n, c, *spatial))
     x[np.abs(x) < 1e-3] = 0.5
     m = nn.PReLU(num_parameters=c, init=0.1, dtype=np.float64)
-    assert np.all(m.weight.data == 0.1)
+    assert np.all(m.weight.numpy() == 0.1)
     with engine.no_grad():
         m.weight.copy_(rng.uniform(0, 1, c))
-    slope = m.weight.data.reshape((c,) + (1,) * len(spatial))
+    slope = m.weight.numpy().reshape((c,) + (1,) * len(spatial))
     t = engine.Tensor(x, requires_grad=True)
-    np.testing.assert_allclose(m(t).data, np.where(x > 0, x, slope * x))
+    np.testing.assert_allclose(m(t).numpy(), np.where(x > 0, x, slope * x))
     assert engine.gradcheck(lambda t, w: F.prelu(t, w), [t, m.weight])
 
 
 def test_prelu_shared_and_errors():
     m = nn.PReLU()
-    assert m.weight.shape == (1,) and m.weight.data[0] == pytest.approx(0.25)
-    np.testing.assert_allclose(m(engine.Tensor([-4.0, 2.0])).data, [-1.0, 2.0])
+    assert m.weight.shape == (1,) and m.weight.numpy()[0] == pytest.approx(0.25)
+    np.testing.assert_allclose(m(engine.Tensor([-4.0, 2.0])).numpy(), [-1.0, 2.0])
     with pytest.raises(ValueError, match="3 parameters"):
         nn.PReLU(3)(engine.zeros(2, 4))
 
@@ -119,17 +119,17 @@ def test_rrelu_train_slopes_and_eval_mean():
     engine.manual_seed(0)
     m = nn.RReLU(0.1, 0.3)
     x = engine.Tensor(-np.ones(100000))
-    slopes = -m(x).data
+    slopes = -m(x).numpy()
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3
     assert slopes.mean() == pytest.approx(0.2, abs=5 * 0.2 / math.sqrt(12) / math.sqrt(1e5))
     assert slopes.std() == pytest.approx(0.2 / math.sqrt(12), rel=0.02)
-    np.testing.assert_allclose(m(engine.Tensor([3.0])).data, [3.0])
+    np.testing.assert_allclose(m(engine.Tensor([3.0])).numpy(), [3.0])
     m.eval()
-    np.testing.assert_allclose(m(engine.Tensor([-2.0, 3.0])).data, [-0.4, 3.0])
+    np.testing.assert_allclose(m(engine.Tensor([-2.0, 3.0])).numpy(), [-0.4, 3.0])
     engine.manual_seed(5)
-    a = F.rrelu(x, training=True).data
+    a = F.rrelu(x, training=True).numpy()
     engine.manual_seed(5)
-    assert np.array_equal(a, F.rrelu(x, training=True).data)
+    assert np.array_equal(a, F.rrelu(x, training=True).numpy())
 
 
 def test_rrelu_train_gradient_is_the_drawn_slope():
@@ -137,15 +137,15 @@ def test_rrelu_train_gradient_is_the_drawn_slope():
     x = engine.Tensor(np.array([-1.0, -2.0, 3.0]), requires_grad=True)
     out = F.rrelu(x, training=True)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, out.data / x.data)
+    np.testing.assert_allclose(x.grad.numpy(), out.numpy() / x.numpy())
 
 
 def test_softmax_rows_sum_to_one_and_implicit_dim_warns():
     x = engine.randn(4, 5)
-    np.testing.assert_allclose(nn.Softmax(dim=1)(x).data.sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(nn.Softmax(dim=1)(x).numpy().sum(1), 1, rtol=1e-6)
     with pytest.warns(UserWarning, match="Implicit dimension"):
         out = F.softmax(x)
-    np.testing.assert_allclose(out.data.sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(out.numpy().sum(1), 1, rtol=1e-6)
 
 
 def test_gelu_bad_approximate():
@@ -161,4 +161,4 @@ def test_fused_activations_refuse_double_backward_clearly():
         engine.grad([F.gelu(x).sum()], [x], create_graph=True)
     (g,) = engine.grad([F.erf(x).sum()], [x], create_graph=True)  # erf's backward is composite
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, -4 / math.sqrt(math.pi) * x.data * np.exp(-x.data ** 2))
+    np.testing.assert_allclose(x.grad.numpy(), -4 / math.sqrt(math.pi) * x.numpy() * np.exp(-x.numpy() ** 2))

@@ -37,14 +37,14 @@ def test_sequential_forward_equals_manual_composition(widths, acts, batch, seed)
     manual = x
     for m in mods:
         manual = m(manual)
-    np.testing.assert_array_equal(seq(x).data, manual.data)
+    np.testing.assert_array_equal(seq(x).numpy(), manual.numpy())
     # and the NumPy reference of the same chain
-    ref = x.data
+    ref = x.numpy()
     funcs = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
              "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "identity": lambda v: v}
     for lin, act in zip(mods[::2], acts):
-        ref = funcs[act](ref @ lin.weight.data.T + lin.bias.data)
-    np.testing.assert_allclose(seq(x).data, ref, rtol=1e-10, atol=1e-12)
+        ref = funcs[act](ref @ lin.weight.numpy().T + lin.bias.numpy())
+    np.testing.assert_allclose(seq(x).numpy(), ref, rtol=1e-10, atol=1e-12)
 
 
 def test_sequential_order_matters():
@@ -53,9 +53,9 @@ def test_sequential_order_matters():
         a.weight.data[...] = [[1.0, 0.0], [1.0, 1.0]]
         a.bias.data[...] = [-3.0, 0.0]
     z = engine.Tensor(np.array([[-1.0, 2.0]]))
-    np.testing.assert_array_equal(nn.Sequential(b, a)(z).data, a(b(z)).data)
-    np.testing.assert_array_equal(nn.Sequential(a, b)(z).data, b(a(z)).data)
-    assert not np.array_equal(nn.Sequential(b, a)(z).data, nn.Sequential(a, b)(z).data)
+    np.testing.assert_array_equal(nn.Sequential(b, a)(z).numpy(), a(b(z)).numpy())
+    np.testing.assert_array_equal(nn.Sequential(a, b)(z).numpy(), b(a(z)).numpy())
+    assert not np.array_equal(nn.Sequential(b, a)(z).numpy(), nn.Sequential(a, b)(z).numpy())
 
 
 @SETTINGS
@@ -84,8 +84,8 @@ def test_sequential_indexing_slicing_len_iter(n, data):
 def test_sequential_slice_runs_the_sub_chain():
     seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.Tanh())
     x = engine.randn(5, 3)
-    np.testing.assert_array_equal(seq[:2](x).data, seq[1](seq[0](x)).data)
-    np.testing.assert_array_equal(seq[2:](seq[:2](x)).data, seq(x).data)
+    np.testing.assert_array_equal(seq[:2](x).numpy(), seq[1](seq[0](x)).numpy())
+    np.testing.assert_array_equal(seq[2:](seq[:2](x)).numpy(), seq(x).numpy())
 
 
 def test_sequential_append_registers_the_module():
@@ -95,7 +95,7 @@ def test_sequential_append_registers_the_module():
     assert len(seq) == 2 and seq[-1] is extra
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
     x = engine.randn(2, 3)
-    np.testing.assert_array_equal(seq(x).data, extra(seq[0](x)).data)
+    np.testing.assert_array_equal(seq(x).numpy(), extra(seq[0](x)).numpy())
     assert nn.Sequential()(x) is x                   # an empty Sequential is the identity
 
 
@@ -107,7 +107,7 @@ def test_sequential_from_ordered_dict_keeps_names():
     assert list(seq.state_dict()) == ["fc.weight", "fc.bias", "out.weight", "out.bias"]
     assert "(fc): Linear(" in repr(seq)
     x = engine.randn(2, 3)
-    np.testing.assert_array_equal(seq(x).data, out(act(fc(x))).data)
+    np.testing.assert_array_equal(seq(x).numpy(), out(act(fc(x))).numpy())
     assert [n for n, _ in seq[1:].named_children()] == ["act", "out"]
 
 
@@ -153,7 +153,7 @@ def test_module_list_registers_its_parameters_in_the_parent(n):
     ref = x
     for layer in net.layers:
         ref = layer(ref)
-    np.testing.assert_array_equal(net(x).data, ref.data)
+    np.testing.assert_array_equal(net(x).numpy(), ref.numpy())
     # gradients reach every layer of the list
     if n:
         net(x).sum().backward()
@@ -232,16 +232,16 @@ def test_flatten_equals_numpy_reshape(shape, data):
     y = nn.Flatten(start, end)(x)
     e = end % nd
     new_shape = tuple(shape[:s]) + (int(np.prod(shape[s:e + 1])),) + tuple(shape[e + 1:])
-    np.testing.assert_array_equal(y.data, x_np.reshape(new_shape))
+    np.testing.assert_array_equal(y.numpy(), x_np.reshape(new_shape))
     assert y.shape == new_shape
     w = np.random.default_rng(1).standard_normal(new_shape)
     (y * engine.Tensor(w)).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, w.reshape(shape))
+    np.testing.assert_array_equal(x.grad.numpy(), w.reshape(shape))
 
 
 def test_flatten_default_keeps_the_batch_dim():
     x_np = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
     f = nn.Flatten()
-    np.testing.assert_array_equal(f(engine.Tensor(x_np)).data, x_np.reshape(2, -1))
+    np.testing.assert_array_equal(f(engine.Tensor(x_np)).numpy(), x_np.reshape(2, -1))
     assert (f.start_dim, f.end_dim) == (1, -1)
     assert repr(f) == "Flatten(start_dim=1, end_dim=-1)"

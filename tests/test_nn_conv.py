@@ -59,7 +59,7 @@ def conv_cases(draw):
 def test_forward_matches_naive_numpy(case):
     x, w, b, kw = case
     out = F.conv2d(engine.Tensor(x), engine.Tensor(w), None if b is None else engine.Tensor(b), **kw)
-    np.testing.assert_allclose(out.data, naive_conv2d(x, w, b, **kw), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out.numpy(), naive_conv2d(x, w, b, **kw), rtol=1e-10, atol=1e-10)
 
 
 @SETTINGS
@@ -81,10 +81,10 @@ def test_same_padding_keeps_size_and_pads_extra_at_bottom_right(kh, kw, d, seed)
     assert out.shape == (1, 3, 6, 5)
     th, tw = d * (kh - 1), d * (kw - 1)
     xp = np.pad(x, ((0, 0), (0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
-    np.testing.assert_allclose(out.data, naive_conv2d(xp, w, dilation=(d, d)), atol=1e-10)
+    np.testing.assert_allclose(out.numpy(), naive_conv2d(xp, w, dilation=(d, d)), atol=1e-10)
     if th < 6 and tw < 5:
         valid = F.conv2d(engine.Tensor(x), engine.Tensor(w), padding="valid", dilation=d)
-        np.testing.assert_allclose(valid.data, naive_conv2d(x, w, dilation=(d, d)), atol=1e-10)
+        np.testing.assert_allclose(valid.numpy(), naive_conv2d(x, w, dilation=(d, d)), atol=1e-10)
 
 
 @pytest.mark.parametrize("mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")])
@@ -94,8 +94,8 @@ def test_padding_modes_match_numpy_pad(mode, np_mode):
     x = np.random.default_rng(0).standard_normal((2, 2, 5, 6))
     xt = engine.Tensor(x, requires_grad=True)
     out = m(xt)
-    ref = naive_conv2d(np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)), mode=np_mode), m.weight.data, m.bias.data)
-    np.testing.assert_allclose(out.data, ref, atol=1e-10)
+    ref = naive_conv2d(np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)), mode=np_mode), m.weight.numpy(), m.bias.numpy())
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-10)
     assert engine.gradcheck(lambda a: m(a), [xt], fast_mode=True)
 
 
@@ -106,7 +106,7 @@ def test_layer_gradcheck_wrt_parameters_and_unbatched_input():
     assert engine.gradcheck(lambda w, b: F.conv2d(x, w, b, (2, 1), 1, (1, 2), 2), [m.weight, m.bias], fast_mode=True)
     y3 = m(x[0])
     assert y3.shape == m(x).shape[1:]
-    np.testing.assert_allclose(y3.data, m(x).data[0], atol=1e-12)
+    np.testing.assert_allclose(y3.numpy(), m(x).numpy()[0], atol=1e-12)
 
 
 def test_default_init_is_pytorch_uniform_bound():
@@ -115,8 +115,8 @@ def test_default_init_is_pytorch_uniform_bound():
     bound = 1 / math.sqrt(8 // 2 * 9)
     assert m.weight.shape == (32, 4, 3, 3) and m.bias.shape == (32,)
     assert m.weight.dtype == np.float32
-    w = m.weight.data
-    assert np.abs(w).max() <= bound and np.abs(m.bias.data).max() <= bound
+    w = m.weight.numpy()
+    assert np.abs(w).max() <= bound and np.abs(m.bias.numpy()).max() <= bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.1 * bound  # U(-a, a) has std a/√3
     assert nn.Conv2d(3, 4, 3, bias=False).bias is None
     assert [k for k, _ in m.named_parameters()] == ["weight", "bias"]
@@ -136,7 +136,7 @@ def test_shape_errors_name_both_shapes():
 
 def test_regularizers_and_output_dtype():
     m = nn.Conv2d(2, 3, 3, kernel_regularizer=lambda w: (w * w).sum(), bias_regularizer=lambda b: b.abs().sum())
-    expect = float((m.weight.data.astype(np.float64) ** 2).sum() + np.abs(m.bias.data).sum())
+    expect = float((m.weight.numpy().astype(np.float64) ** 2).sum() + np.abs(m.bias.numpy()).sum())
     assert math.isclose(float(m.regularization_loss().item()), expect, rel_tol=1e-5)
     assert m(engine.zeros(1, 2, 4, 4)).dtype == np.float32
     assert "kernel_size=(3, 3)" in repr(m)

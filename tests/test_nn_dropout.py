@@ -19,7 +19,7 @@ N = 200_000
 @given(st.floats(0.05, 0.95), st.integers(0, 2 ** 31))
 def test_dropout_keeps_expectation(p, seed):
     engine.manual_seed(seed)
-    out = F.dropout(engine.ones(N, dtype=np.float64), p).data
+    out = F.dropout(engine.ones(N, dtype=np.float64), p).numpy()
     kept = out != 0
     # kept values are scaled by 1/(1-p); the fraction dropped is Binomial(N, p)/N
     np.testing.assert_allclose(out[kept], 1 / (1 - p))
@@ -31,10 +31,10 @@ def test_dropout_eval_identity_and_edge_p():
     x = engine.randn(50, 20)
     m = nn.Dropout(0.4)
     m.eval()
-    assert np.array_equal(m(x).data, x.data)
-    assert np.array_equal(F.dropout(x, 0.4, training=False).data, x.data)
-    assert np.array_equal(F.dropout(x, 0.0).data, x.data)
-    assert np.all(F.dropout(x, 1.0).data == 0)
+    assert np.array_equal(m(x).numpy(), x.numpy())
+    assert np.array_equal(F.dropout(x, 0.4, training=False).numpy(), x.numpy())
+    assert np.array_equal(F.dropout(x, 0.0).numpy(), x.numpy())
+    assert np.all(F.dropout(x, 1.0).numpy() == 0)
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="between 0 and 1"):
             nn.Dropout(bad)
@@ -52,7 +52,7 @@ def test_dropout_gradient_uses_the_mask():
     assert engine.gradcheck(fn, [x])
     out = fn(x)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, (out.data != 0) / 0.7)
+    np.testing.assert_allclose(x.grad.numpy(), (out.numpy() != 0) / 0.7)
 
 
 @pytest.mark.parametrize("shape", [(64, 50, 3, 4), (3000, 3, 4)])
@@ -60,16 +60,16 @@ def test_dropout2d_zeros_whole_channels(shape):
     engine.manual_seed(1)
     p = 0.3
     x = engine.Tensor(np.random.default_rng(0).uniform(1, 2, shape))
-    out = nn.Dropout2d(p)(x).data
+    out = nn.Dropout2d(p)(x).numpy()
     lead = len(shape) - 2
     chans = out.reshape(shape[:lead] + (-1,))
     dropped = np.all(chans == 0, axis=-1)
-    kept = np.all(np.isclose(chans, x.data.reshape(chans.shape) / (1 - p)), axis=-1)
+    kept = np.all(np.isclose(chans, x.numpy().reshape(chans.shape) / (1 - p)), axis=-1)
     assert np.all(dropped | kept)
     n = dropped.size
     assert abs(dropped.mean() - p) < 5 * math.sqrt(p * (1 - p) / n)
     m = nn.Dropout2d(p).eval()
-    assert np.array_equal(m(x).data, x.data)
+    assert np.array_equal(m(x).numpy(), x.numpy())
 
 
 def test_dropout2d_rejects_other_ranks():
@@ -81,15 +81,15 @@ def test_dropout2d_rejects_other_ranks():
 def test_alpha_dropout_keeps_mean_and_variance(p):
     engine.manual_seed(2)
     x = engine.Tensor(np.random.default_rng(1).standard_normal(N))
-    out = nn.AlphaDropout(p)(x).data
+    out = nn.AlphaDropout(p)(x).numpy()
     assert abs(out.mean()) < 0.02
     assert out.var() == pytest.approx(1.0, abs=0.03)
     # dropped units sit at a·α' + b, α' = -λα of SELU
     a = ((1 - p) * (1 + p * 1.7580993408473766 ** 2)) ** -0.5
     low = a * -1.7580993408473766 + (a * 1.7580993408473766 * p)
     assert abs(np.isclose(out, low).mean() - p) < 5 * math.sqrt(p * (1 - p) / N)
-    assert np.array_equal(F.alpha_dropout(x, p).data, x.data)  # functional default: training=False
-    assert np.array_equal(nn.AlphaDropout(p).eval()(x).data, x.data)
+    assert np.array_equal(F.alpha_dropout(x, p).numpy(), x.numpy())  # functional default: training=False
+    assert np.array_equal(nn.AlphaDropout(p).eval()(x).numpy(), x.numpy())
 
 
 def test_manual_seed_reproducible():
@@ -98,11 +98,11 @@ def test_manual_seed_reproducible():
     results = []
     for _ in range(2):
         engine.manual_seed(42)
-        results.append([F.dropout(x).data, F.dropout2d(x).data, F.alpha_dropout(x, training=True).data,
-                        nn.DropConnect(lin, 0.5)(x).data])
+        results.append([F.dropout(x).numpy(), F.dropout2d(x).numpy(), F.alpha_dropout(x, training=True).numpy(),
+                        nn.DropConnect(lin, 0.5)(x).numpy()])
     for a, b in zip(*results):
         assert np.array_equal(a, b)
-    assert not np.array_equal(F.dropout(x).data, results[0][0])
+    assert not np.array_equal(F.dropout(x).numpy(), results[0][0])
 
 
 def test_dropconnect_masks_weights():
@@ -110,14 +110,14 @@ def test_dropconnect_masks_weights():
     lin = nn.Linear(40, 30, dtype=np.float64)
     dc = nn.DropConnect(lin, p=0.25)
     eye = engine.Tensor(np.eye(40))
-    W_eff = (dc(eye).data - lin.bias.data).T  # row i of the output is column i of W_eff
+    W_eff = (dc(eye).numpy() - lin.bias.numpy()).T  # row i of the output is column i of W_eff
     kept = ~np.isclose(W_eff, 0)
-    np.testing.assert_allclose(W_eff[kept], lin.weight.data[kept] / 0.75)
+    np.testing.assert_allclose(W_eff[kept], lin.weight.numpy()[kept] / 0.75)
     assert abs((~kept).mean() - 0.25) < 5 * math.sqrt(0.25 * 0.75 / kept.size)
-    W2 = (dc(eye).data - lin.bias.data).T
+    W2 = (dc(eye).numpy() - lin.bias.numpy()).T
     assert not np.array_equal(kept, ~np.isclose(W2, 0))  # a fresh mask per forward
     dc.eval()
-    np.testing.assert_allclose(dc(eye).data, lin(eye).data)
+    np.testing.assert_allclose(dc(eye).numpy(), lin(eye).numpy())
     assert [n for n, _ in dc.named_parameters()] == ["module.weight", "module.bias"]
 
 

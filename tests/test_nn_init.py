@@ -46,7 +46,7 @@ def test_fans_need_two_dims():
 
 
 def _check_uniform(w, bound):
-    d = w.data.ravel()
+    d = w.numpy().ravel()
     assert d.min() >= -bound and d.max() <= bound
     assert d.min() < -0.99 * bound and d.max() > 0.99 * bound
     # Var U(-b, b) = b²/3; the sample variance of n = 10⁶ draws is within ~0.3 % (4 SE)
@@ -55,7 +55,7 @@ def _check_uniform(w, bound):
 
 
 def _check_normal(w, std):
-    d = w.data.ravel()
+    d = w.numpy().ravel()
     assert d.std() == pytest.approx(std, rel=0.01)
     assert abs(d.mean()) < 5 * std / math.sqrt(d.size)
 
@@ -65,7 +65,7 @@ def test_linear_default_init_bounds_and_variance():
     lin = nn.Linear(1000, 1000)
     assert lin.weight.dtype == np.float32
     _check_uniform(lin.weight, 1 / math.sqrt(1000))
-    b = lin.bias.data
+    b = lin.bias.numpy()
     assert b.min() >= -1 / math.sqrt(1000) and b.max() <= 1 / math.sqrt(1000)
     assert b.std() > 0
 
@@ -101,15 +101,15 @@ def test_uniform_normal_constant():
     engine.manual_seed(3)
     w = param(1000, 1000)
     init.uniform_(w, -2, 3)
-    assert w.data.min() >= -2 and w.data.max() <= 3
-    assert w.data.mean() == pytest.approx(0.5, abs=0.01)
+    assert w.numpy().min() >= -2 and w.numpy().max() <= 3
+    assert w.numpy().mean() == pytest.approx(0.5, abs=0.01)
     init.normal_(w, 1.5, 0.5)
     _check_normal(w - 1.5, 0.5)
     for fn, val in ((init.zeros_, 0.0), (init.ones_, 1.0), (lambda t: init.constant_(t, 0.3), 0.3)):
         assert fn(w) is w
-        assert np.all(w.data == val)
+        assert np.all(w.numpy() == val)
     init.eye_(w)
-    assert np.array_equal(w.data, np.eye(1000))
+    assert np.array_equal(w.numpy(), np.eye(1000))
 
 
 @SETTINGS
@@ -117,7 +117,7 @@ def test_uniform_normal_constant():
 def test_orthogonal(rows, cols, extra, gain):
     w = param(rows, cols, extra)
     init.orthogonal_(w, gain=gain)
-    m = w.data.reshape(rows, -1)
+    m = w.numpy().reshape(rows, -1)
     small = m @ m.T if rows <= m.shape[1] else m.T @ m
     np.testing.assert_allclose(small, gain ** 2 * np.eye(small.shape[0]), atol=1e-10)
 
@@ -133,8 +133,8 @@ def test_manual_seed_makes_init_reproducible_and_no_graph():
     engine.manual_seed(7)
     b = nn.Linear(20, 30)
     c = nn.Linear(20, 30)
-    assert np.array_equal(a.weight.data, b.weight.data)
-    assert not np.array_equal(b.weight.data, c.weight.data)
+    assert np.array_equal(a.weight.numpy(), b.weight.numpy())
+    assert not np.array_equal(b.weight.numpy(), c.weight.numpy())
     assert a.weight.is_leaf and a.weight.requires_grad
 
 
@@ -152,11 +152,11 @@ def test_zero_init_never_breaks_symmetry():
         loss.backward()
         w1, w2 = model[0].weight, model[2].weight
         # identical gradients for every hidden unit: rows of dW1, columns of dW2
-        assert np.allclose(w1.grad.data, w1.grad.data[:1])
-        assert np.allclose(w2.grad.data, w2.grad.data[:, :1])
+        assert np.allclose(w1.grad.numpy(), w1.grad.numpy()[:1])
+        assert np.allclose(w2.grad.numpy(), w2.grad.numpy()[:, :1])
         with engine.no_grad():
             for p in model.parameters():
                 p.sub_(0.5 * p.grad)
-    assert np.allclose(model[0].weight.data, model[0].weight.data[:1])
-    assert np.allclose(model[2].weight.data, model[2].weight.data[:, :1])
-    assert np.abs(model[2].weight.data).max() > 0  # it did learn, but symmetrically
+    assert np.allclose(model[0].weight.numpy(), model[0].weight.numpy()[:1])
+    assert np.allclose(model[2].weight.numpy(), model[2].weight.numpy()[:, :1])
+    assert np.abs(model[2].weight.numpy()).max() > 0  # it did learn, but symmetrically

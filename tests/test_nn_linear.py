@@ -23,8 +23,8 @@ def test_linear_forward_and_gradients(lead, n_in, n_out, bias, seed):
     x, w = rand(rng, *lead, n_in), rand(rng, n_out, n_in)
     b = rand(rng, n_out) if bias else None
     out = F.linear(x, w, b)
-    ref = np.einsum("...i,oi->...o", x.data, w.data) + (b.data if bias else 0)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    ref = np.einsum("...i,oi->...o", x.numpy(), w.numpy()) + (b.numpy() if bias else 0)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, atol=1e-12)
     inputs = [x, w] + ([b] if bias else [])
     assert engine.gradcheck(lambda *a: F.linear(*a), inputs)
 
@@ -51,7 +51,7 @@ def test_linear_module(n_in, n_out, batch, seed):
     assert dict(lin.named_parameters()).keys() == {"weight", "bias"}
     assert lin.weight.shape == (n_out, n_in) and lin.bias.shape == (n_out,)
     x = rand(np.random.default_rng(seed), batch, n_in)
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T + lin.bias.data)
+    np.testing.assert_allclose(lin(x).numpy(), x.numpy() @ lin.weight.numpy().T + lin.bias.numpy())
     assert engine.gradcheck(lambda x, w, b: lin(x), [x, lin.weight, lin.bias])
 
 
@@ -75,9 +75,9 @@ def test_maxout_is_max_of_pieces(batch, n_in, n_out, k, seed):
     m = nn.Maxout(n_in, n_out, k, dtype=np.float64)
     assert m.weight.shape == (k * n_out, n_in)
     x = rand(np.random.default_rng(seed), batch, n_in)
-    W, b = m.weight.data, m.bias.data
-    pieces = [x.data @ W[i * n_out:(i + 1) * n_out].T + b[i * n_out:(i + 1) * n_out] for i in range(k)]
-    np.testing.assert_allclose(m(x).data, np.max(pieces, axis=0))
+    W, b = m.weight.numpy(), m.bias.numpy()
+    pieces = [x.numpy() @ W[i * n_out:(i + 1) * n_out].T + b[i * n_out:(i + 1) * n_out] for i in range(k)]
+    np.testing.assert_allclose(m(x).numpy(), np.max(pieces, axis=0))
     assert engine.gradcheck(lambda x, w, b: m(x), [x, m.weight, m.bias])
 
 

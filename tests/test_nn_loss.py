@@ -42,8 +42,8 @@ def test_regression_losses(shape, seed, reduction, delta):
     }
     for name, (fn, mod, loss) in refs.items():
         xt, yt = T(x), T(y)
-        np.testing.assert_allclose(fn(xt, yt).data, reduce_np(loss, reduction), err_msg=name)
-        np.testing.assert_allclose(mod(xt, yt).data, reduce_np(loss, reduction), err_msg=name)
+        np.testing.assert_allclose(fn(xt, yt).numpy(), reduce_np(loss, reduction), err_msg=name)
+        np.testing.assert_allclose(mod(xt, yt).numpy(), reduce_np(loss, reduction), err_msg=name)
         assert engine.gradcheck(fn, [xt, yt]), name
 
 
@@ -82,15 +82,15 @@ def test_cross_entropy_and_nll(n, c, spatial, seed, reduction, weighted, ignore,
         return  # all targets ignored: 0/0 (nan), tested separately
     xt = T(x)
     fn = lambda a: F.cross_entropy(a, T(t), weight=w, reduction=reduction, label_smoothing=eps)  # noqa: E731
-    np.testing.assert_allclose(fn(xt).data, ce_reference(x, t, w, reduction, eps), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fn(xt).numpy(), ce_reference(x, t, w, reduction, eps), rtol=1e-10, atol=1e-12)
     mod = nn.CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=eps)
-    np.testing.assert_allclose(mod(xt, T(t)).data, ce_reference(x, t, w, reduction, eps), rtol=1e-10)
+    np.testing.assert_allclose(mod(xt, T(t)).numpy(), ce_reference(x, t, w, reduction, eps), rtol=1e-10)
     assert engine.gradcheck(fn, [xt])
     # nll_loss on log-probabilities is the eps = 0 case
     nll = lambda a: F.nll_loss(a, T(t), weight=w, reduction=reduction)  # noqa: E731
     lp = T(log_softmax(x, 1))
-    np.testing.assert_allclose(nll(lp).data, ce_reference(x, t, w, reduction), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(nn.NLLLoss(weight=w, reduction=reduction)(lp, T(t)).data,
+    np.testing.assert_allclose(nll(lp).numpy(), ce_reference(x, t, w, reduction), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(nn.NLLLoss(weight=w, reduction=reduction)(lp, T(t)).numpy(),
                                ce_reference(x, t, w, reduction), rtol=1e-10, atol=1e-12)
     assert engine.gradcheck(nll, [lp])
 
@@ -104,11 +104,11 @@ def test_fused_cross_entropy_matches_composite(n, c, seed, reduction, weighted):
     a, b = T(x), T(x)
     fused = F.cross_entropy(a, T(t), weight=w, reduction=reduction)
     composite = F.nll_loss(F.log_softmax(b, dim=1), T(t), weight=w, reduction=reduction)
-    np.testing.assert_allclose(fused.data, composite.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fused.numpy(), composite.numpy(), rtol=1e-12, atol=1e-14)
     g = rng.standard_normal(fused.shape)
     fused.backward(g)
     composite.backward(g)
-    np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 def test_reduction_sum_is_n_times_mean():
@@ -121,7 +121,7 @@ def test_reduction_sum_is_n_times_mean():
     for fn, a, b, n in pairs:
         m, s, e = (fn(a, b, reduction=r) for r in REDS)
         assert s.item() == pytest.approx(n * m.item()), fn.__name__
-        assert e.data.size == n and e.data.sum() == pytest.approx(s.item()), fn.__name__
+        assert e.numpy().size == n and e.numpy().sum() == pytest.approx(s.item()), fn.__name__
 
 
 def test_label_smoothing_formula_by_hand():
@@ -149,7 +149,7 @@ def test_cross_entropy_probability_targets(n, c, seed, reduction, weighted, eps)
     ref = per.sum() / (n * 2) if reduction == "mean" else reduce_np(per, reduction)
     fn = lambda a, b: F.cross_entropy(a, b, weight=w if weighted else None, reduction=reduction, label_smoothing=eps)  # noqa: E731
     xt, yt = T(x), T(y)
-    np.testing.assert_allclose(fn(xt, yt).data, ref, rtol=1e-10)
+    np.testing.assert_allclose(fn(xt, yt).numpy(), ref, rtol=1e-10)
     assert engine.gradcheck(fn, [xt, yt])
 
 
@@ -173,8 +173,8 @@ def test_binary_cross_entropy(shape, seed, reduction, weighted):
     ref = reduce_np(-ww * (y * np.log(p) + (1 - y) * np.log(1 - p)), reduction)
     fn = lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=reduction)  # noqa: E731
     pt, yt = T(p), T(y)
-    np.testing.assert_allclose(fn(pt, yt).data, ref, rtol=1e-10)
-    np.testing.assert_allclose(nn.BCELoss(weight=w, reduction=reduction)(pt, yt).data, ref, rtol=1e-10)
+    np.testing.assert_allclose(fn(pt, yt).numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose(nn.BCELoss(weight=w, reduction=reduction)(pt, yt).numpy(), ref, rtol=1e-10)
     assert engine.gradcheck(fn, [pt, yt])
 
 
@@ -190,20 +190,20 @@ def test_bce_with_logits(shape, seed, reduction, weighted, pos):
     ref = reduce_np(ref, reduction)
     fn = lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=w, reduction=reduction, pos_weight=pw)  # noqa: E731
     xt, yt = T(x), T(y)
-    np.testing.assert_allclose(fn(xt, yt).data, ref, rtol=1e-9)
+    np.testing.assert_allclose(fn(xt, yt).numpy(), ref, rtol=1e-9)
     mod = nn.BCEWithLogitsLoss(weight=w, reduction=reduction, pos_weight=pw)
-    np.testing.assert_allclose(mod(xt, yt).data, ref, rtol=1e-9)
+    np.testing.assert_allclose(mod(xt, yt).numpy(), ref, rtol=1e-9)
     assert engine.gradcheck(fn, [xt, yt])
 
 
 def test_binary_losses_are_stable_at_the_extremes():
     out = F.binary_cross_entropy(T([0.0, 1.0, 1.0]), T([1.0, 0.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(out.data, [100.0, 100.0, 0.0])  # log clamped at -100
+    np.testing.assert_allclose(out.numpy(), [100.0, 100.0, 0.0])  # log clamped at -100
     x = T([1000.0, -1000.0, 0.0])
     out = F.binary_cross_entropy_with_logits(x, T([0.0, 1.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(out.data, [1000.0, 1000.0, np.log(2)])
+    np.testing.assert_allclose(out.numpy(), [1000.0, 1000.0, np.log(2)])
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0, -1.0, -0.5])  # σ(x) − y, exact at x = 0
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, -0.5])  # σ(x) − y, exact at x = 0
 
 
 def test_error_messages():

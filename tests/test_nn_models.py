@@ -77,7 +77,7 @@ def test_resnet18_and_alexnet_single_image_forward():
     assert isinstance(a, models.AlexNet)
     with engine.no_grad():
         y = a(engine.randn(1, 3, 227, 227))
-    assert y.shape == (1, 1000) and np.isfinite(y.data).all()
+    assert y.shape == (1, 1000) and np.isfinite(y.numpy()).all()
 
 
 def test_vgg_features_with_batchnorm():
@@ -93,7 +93,7 @@ def test_basic_block_identity_and_projection():
     engine.manual_seed(0)
     b = models.BasicBlock(4, 4)
     x = engine.randn(2, 4, 6, 6)
-    assert b(x).shape == (2, 4, 6, 6) and (b(x).data >= 0).all()
+    assert b(x).shape == (2, 4, 6, 6) and (b(x).numpy() >= 0).all()
     ds = nn.Sequential(nn.Conv2d(4, 8, 1, stride=2, bias=False), nn.BatchNorm2d(8))
     b2 = models.BasicBlock(4, 8, stride=2, downsample=ds).eval()
     for bn in (b2.bn1, b2.bn2, ds[1]):  # with BN = identity the block is relu(conv2(relu(conv1 x)) + proj x)
@@ -102,7 +102,7 @@ def test_basic_block_identity_and_projection():
     import nn.functional as F
     ref = F.conv2d(F.conv2d(x, b2.conv1.weight, stride=2, padding=1).relu(), b2.conv2.weight, padding=1)
     ref = (ref + F.conv2d(x, ds[0].weight, stride=2)).relu()
-    np.testing.assert_allclose(y.data, ref.data, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_inception_block_channels_and_parameters():
@@ -112,4 +112,4 @@ def test_inception_block_channels_and_parameters():
     assert n_params(b) == expected
     out = b(engine.randn(2, 192, 7, 7))
     assert out.shape == (2, 64 + 128 + 32 + 32, 7, 7) and b.out_channels == 256
-    assert (out.data >= 0).all()
+    assert (out.numpy() >= 0).all()

@@ -188,7 +188,7 @@ def test_named_parameters_order_and_dotted_names(widths, out):
     assert ids(p for _, p in got) == ids(p for _, p in expected)
     assert ids(net.parameters()) == ids(p for _, p in expected)
     n_params = sum(a * b + b for a, b in zip(widths, widths[1:])) + widths[-1] * out + out + 1
-    assert sum(p.data.size for p in net.parameters()) == n_params
+    assert sum(p.numpy().size for p in net.parameters()) == n_params
     assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in net.parameters())
     # recurse=False: only the module's own parameters; prefix prepends
     assert [n for n, _ in net.named_parameters(recurse=False)] == ["scale"]
@@ -214,7 +214,7 @@ def test_shared_parameters_and_modules_appear_once():
     fresh.c.weight = fresh.a.weight
     fresh.load_state_dict(m.state_dict())
     for (_, p), (_, q) in zip(m.named_parameters(), fresh.named_parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 def test_children_modules_and_get_submodule():
@@ -261,11 +261,11 @@ def test_eval_switches_off_dropout_inside_a_model():
     lin = nn.Linear(8, 400)
     model = nn.Sequential(nn.Sequential(lin, nn.Dropout(p=0.5)))
     x = engine.randn(16, 8)
-    base = lin(x).data
+    base = lin(x).numpy()
     model.eval()
-    np.testing.assert_array_equal(model(x).data, base)
+    np.testing.assert_array_equal(model(x).numpy(), base)
     model.train()
-    y = model(x).data
+    y = model(x).numpy()
     dropped = y == 0
     assert 0.3 < dropped.mean() < 0.7                   # p = 0.5
     np.testing.assert_allclose(y[~dropped], 2 * base[~dropped], rtol=1e-6)
@@ -276,17 +276,17 @@ def test_eval_switches_batchnorm_to_running_statistics():
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
     bn = model[1]
     x = engine.Tensor(rng.standard_normal((32, 4)) * 3 + 1)
-    y = model(x).data                                   # training: batch statistics
+    y = model(x).numpy()                                   # training: batch statistics
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(0), 1, atol=1e-3)
-    rm, rv = bn.running_mean.data.copy(), bn.running_var.data.copy()
+    rm, rv = bn.running_mean.numpy().copy(), bn.running_var.numpy().copy()
     assert not np.allclose(rm, 0)                       # updated in training
     model.eval()
-    z = model.forward(x).data
-    h = model[0](x).data
-    ref = (h - rm) / np.sqrt(rv + bn.eps) * bn.weight.data + bn.bias.data
+    z = model.forward(x).numpy()
+    h = model[0](x).numpy()
+    ref = (h - rm) / np.sqrt(rv + bn.eps) * bn.weight.numpy() + bn.bias.numpy()
     np.testing.assert_allclose(z, ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(bn.running_mean.data, rm)   # eval does not update them
+    np.testing.assert_array_equal(bn.running_mean.numpy(), rm)   # eval does not update them
 
 
 # ----------------------------------------------------------------------------------- zero_grad
@@ -309,11 +309,11 @@ def test_zero_grad_set_to_none():
 
 def test_zero_grad_in_place():
     net = _with_grads()
-    before = [(p.grad, p.grad.data) for p in net.parameters()]
-    assert any(np.any(g.data != 0) for g, _ in before)
+    before = [(p.grad, p.grad.numpy()) for p in net.parameters()]
+    assert any(np.any(g.numpy() != 0) for g, _ in before)
     net.zero_grad(set_to_none=False)
     for p, (g, arr) in zip(net.parameters(), before):
-        assert p.grad is g and p.grad.data is arr        # the same buffers, zeroed
+        assert p.grad is g and p.grad.numpy() is arr        # the same buffers, zeroed
         np.testing.assert_array_equal(arr, np.zeros_like(arr))
 
 
@@ -327,7 +327,7 @@ def test_state_dict_keys_values_and_detachment():
     for k, v in sd.items():
         assert isinstance(v, engine.Tensor) and not isinstance(v, nn.Parameter)
         assert not v.requires_grad and v.grad_fn is None
-        np.testing.assert_array_equal(v.data, live[k].data)
+        np.testing.assert_array_equal(v.numpy(), live[k].numpy())
     assert all(v is live[k] for k, v in outer.state_dict(keep_vars=True).items())
     assert all(k.startswith("top.") for k in outer.state_dict(prefix="top."))
 
@@ -349,19 +349,19 @@ def test_state_dict_round_trip_through_a_checkpoint_file(tmp_path, factory, shap
     for _ in range(2):                       # make BatchNorm running stats non-trivial
         model(engine.randn(*shape) * 2 + 1)
     model.eval()
-    ref = model(x).data
+    ref = model(x).numpy()
     path = tmp_path / "ckpt.npz"
     engine.save(model.state_dict(), path)
 
     engine.manual_seed(99)
     fresh = factory().eval()
-    assert not np.array_equal(fresh(x).data, ref)   # a different init gives a different output
+    assert not np.array_equal(fresh(x).numpy(), ref)   # a different init gives a different output
     result = fresh.load_state_dict(engine.load(path))
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(fresh(x).data, ref)
+    np.testing.assert_array_equal(fresh(x).numpy(), ref)
     for (k, a), (k2, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
         assert k == k2 and a.dtype == b.dtype
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_load_state_dict_strict_errors_name_the_keys_and_shapes():
@@ -378,7 +378,7 @@ def test_load_state_dict_strict_errors_name_the_keys_and_shapes():
         nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).load_state_dict(extra)
 
     target = nn.Sequential(nn.Linear(3, 5), nn.Linear(5, 2))
-    before = [p.data.copy() for p in target.parameters()]
+    before = [p.numpy().copy() for p in target.parameters()]
     with pytest.raises(RuntimeError) as err:
         target.load_state_dict(good)
     msg = str(err.value)
@@ -386,7 +386,7 @@ def test_load_state_dict_strict_errors_name_the_keys_and_shapes():
     assert str(tuple(good["0.weight"].shape)) in msg and str(tuple(target[0].weight.shape)) in msg
     assert str(tuple(good["1.weight"].shape)) in msg and str(tuple(target[1].weight.shape)) in msg
     for p, b in zip(target.parameters(), before):     # a failed load changes nothing
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.numpy(), b)
     with pytest.raises(RuntimeError, match="size mismatch"):
         target.load_state_dict(good, strict=False)    # shapes are checked even when not strict
 
@@ -396,11 +396,11 @@ def test_load_state_dict_non_strict_returns_missing_and_unexpected():
     partial = {k: v for k, v in src.state_dict().items() if k.startswith("0.")}
     partial["head.weight"] = engine.Tensor(np.zeros((1, 1)))
     dst = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
-    keep = dst[1].weight.data.copy()
+    keep = dst[1].weight.numpy().copy()
     missing, unexpected = dst.load_state_dict(partial, strict=False)
     assert missing == ["1.weight", "1.bias"] and unexpected == ["head.weight"]
-    np.testing.assert_array_equal(dst[0].weight.data, src[0].weight.data)   # loaded
-    np.testing.assert_array_equal(dst[1].weight.data, keep)                 # untouched
+    np.testing.assert_array_equal(dst[0].weight.numpy(), src[0].weight.numpy())   # loaded
+    np.testing.assert_array_equal(dst[1].weight.numpy(), keep)                 # untouched
 
 
 def test_load_state_dict_accepts_ndarrays_and_copies_in_place():
@@ -409,9 +409,9 @@ def test_load_state_dict_accepts_ndarrays_and_copies_in_place():
     new = {"weight": np.full((2, 2), 3.0), "bias": np.zeros(2)}
     m.load_state_dict(new)
     assert m.weight is w                             # the same Parameter object (optimizers keep it)
-    np.testing.assert_array_equal(m.weight.data, new["weight"])
+    np.testing.assert_array_equal(m.weight.numpy(), new["weight"])
     new["weight"][...] = 0                           # copied, not aliased
-    assert np.all(m.weight.data == 3)
+    assert np.all(m.weight.numpy() == 3)
 
 
 # ---------------------------------------------------------------------------------- apply/hooks
@@ -437,7 +437,7 @@ def test_apply_can_reinitialise_weights():
             nn.init.constant_(m.weight, 0.5)
 
     model.apply(init)
-    assert all(np.all(m.weight.data == 0.5) for m in model.modules() if isinstance(m, nn.Linear))
+    assert all(np.all(m.weight.numpy() == 0.5) for m in model.modules() if isinstance(m, nn.Linear))
 
 
 def test_forward_hooks_see_the_call_and_may_replace_the_output():
@@ -452,15 +452,15 @@ def test_forward_hooks_see_the_call_and_may_replace_the_output():
         return output * 2
 
     h1 = lin.register_forward_hook(hook)
-    plain = lin(x).data
+    plain = lin(x).numpy()
     (mod, inputs, output), = calls
     assert mod is lin and isinstance(inputs, tuple) and inputs[0] is x
-    np.testing.assert_array_equal(output.data, plain)
+    np.testing.assert_array_equal(output.numpy(), plain)
     h2 = lin.register_forward_hook(double)
-    np.testing.assert_allclose(lin(x).data, 2 * plain, rtol=1e-6)
+    np.testing.assert_allclose(lin(x).numpy(), 2 * plain, rtol=1e-6)
     assert len(calls) == 2
     h2.remove()
-    np.testing.assert_array_equal(lin(x).data, plain)
+    np.testing.assert_array_equal(lin(x).numpy(), plain)
     h1.remove()
     h1.remove()                                      # removing twice is harmless
     lin(x)
@@ -475,13 +475,13 @@ def test_forward_pre_hooks_see_and_may_replace_the_inputs():
     h1 = lin.register_forward_pre_hook(lambda m, inputs: inputs[0] * 0)   # a single value
     out = lin(x)
     assert seen[0][0] is lin and seen[0][1][0] is x
-    np.testing.assert_allclose(out.data, np.broadcast_to(lin.bias.data, out.shape), rtol=1e-6)
+    np.testing.assert_allclose(out.numpy(), np.broadcast_to(lin.bias.numpy(), out.shape), rtol=1e-6)
     h1.remove()
     h2 = lin.register_forward_pre_hook(lambda m, inputs: (inputs[0] + 1,))  # a tuple
-    np.testing.assert_allclose(lin(x).data, lin.forward(x + 1).data, rtol=1e-6)
+    np.testing.assert_allclose(lin(x).numpy(), lin.forward(x + 1).numpy(), rtol=1e-6)
     h2.remove()
     h0.remove()
-    np.testing.assert_array_equal(lin(x).data, lin.forward(x).data)
+    np.testing.assert_array_equal(lin(x).numpy(), lin.forward(x).numpy())
     assert len(seen) == 2
 
 
@@ -529,13 +529,13 @@ def test_regularization_loss_matches_numpy_and_its_gradient(lam, mu, batch, n_in
     engine.manual_seed(seed % 10000)
     lin = nn.Linear(n_in, n_out, dtype=np.float64, kernel_regularizer=nn.regularizers.l2(lam),
                     activity_regularizer=nn.regularizers.l2(mu) if mu else None)
-    W, b = lin.weight.data.copy(), lin.bias.data.copy()
+    W, b = lin.weight.numpy().copy(), lin.bias.numpy().copy()
     model = nn.Sequential(lin, nn.ReLU())
 
     # before any forward: only the kernel term
     np.testing.assert_allclose(model.regularization_loss().item(), lam * np.sum(W ** 2), rtol=1e-10)
     model.regularization_loss().backward()
-    np.testing.assert_allclose(lin.weight.grad.data, 2 * lam * W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), 2 * lam * W, rtol=1e-10, atol=1e-12)
     assert lin.bias.grad is None                     # no bias regularizer
     model.zero_grad()
 
@@ -545,10 +545,10 @@ def test_regularization_loss_matches_numpy_and_its_gradient(lam, mu, batch, n_in
     loss = model.regularization_loss()
     np.testing.assert_allclose(loss.item(), lam * np.sum(W ** 2) + mu * np.sum(out ** 2), rtol=1e-10)
     loss.backward()
-    np.testing.assert_allclose(lin.weight.grad.data, 2 * lam * W + 2 * mu * out.T @ x,
+    np.testing.assert_allclose(lin.weight.grad.numpy(), 2 * lam * W + 2 * mu * out.T @ x,
                                rtol=1e-9, atol=1e-12)
     if mu:
-        np.testing.assert_allclose(lin.bias.grad.data, 2 * mu * out.sum(0), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(lin.bias.grad.numpy(), 2 * mu * out.sum(0), rtol=1e-9, atol=1e-12)
 
 
 def test_regularization_loss_sums_over_modules_and_is_zero_without_regularizers():
@@ -556,8 +556,8 @@ def test_regularization_loss_sums_over_modules_and_is_zero_without_regularizers(
                    bias_regularizer=nn.regularizers.l2(0.2))
     l2 = nn.Linear(3, 2, kernel_regularizer=nn.regularizers.l2(0.3))
     model = nn.Sequential(l1, nn.Tanh(), nn.Sequential(l2))
-    ref = (0.1 * np.abs(l1.weight.data).sum() + 0.2 * (l1.bias.data ** 2).sum()
-           + 0.3 * (l2.weight.data ** 2).sum())
+    ref = (0.1 * np.abs(l1.weight.numpy()).sum() + 0.2 * (l1.bias.numpy() ** 2).sum()
+           + 0.3 * (l2.weight.numpy() ** 2).sum())
     np.testing.assert_allclose(model.regularization_loss().item(), ref, rtol=1e-5)
     plain = nn.Sequential(nn.Linear(3, 3))
     r = plain.regularization_loss()
@@ -573,13 +573,13 @@ def test_parameter_is_a_grad_requiring_leaf_tensor(shape, dtype):
     assert isinstance(p, engine.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf and p.grad is None
     assert p.shape == data.shape and p.dtype == data.dtype
-    np.testing.assert_array_equal(p.data, data)
+    np.testing.assert_array_equal(p.numpy(), data)
     assert repr(p).startswith("Parameter containing")
     assert not nn.Parameter(data, requires_grad=False).requires_grad
     q = nn.Parameter(engine.Tensor(data))            # from a Tensor
     assert q.requires_grad and q.shape == data.shape
     (p * 3).sum().backward()
-    np.testing.assert_allclose(p.grad.data, np.full(shape, 3.0))
+    np.testing.assert_allclose(p.grad.numpy(), np.full(shape, 3.0))
 
 
 def test_parameter_default_is_empty():

@@ -41,7 +41,7 @@ def test_penalty_gradients(x, a, b):
     t = engine.Tensor(x.copy(), requires_grad=True)
     assert engine.gradcheck(regularizers.l1_l2(a, b), [t])
     regularizers.l1_l2(a, b)(t).backward()
-    np.testing.assert_allclose(t.grad.data, a * np.sign(x) + 2 * b * x)
+    np.testing.assert_allclose(t.grad.numpy(), a * np.sign(x) + 2 * b * x)
 
 
 def test_linear_regularization_loss_and_gradient():
@@ -50,14 +50,14 @@ def test_linear_regularization_loss_and_gradient():
                     bias_regularizer=regularizers.l1(0.2), activity_regularizer=regularizers.l2(0.05))
     x = engine.Tensor(np.random.default_rng(0).standard_normal((4, 5)))
     out = lin(x)
-    W, b = lin.weight.data, lin.bias.data
-    expected = 0.1 * (W ** 2).sum() + 0.2 * np.abs(b).sum() + 0.05 * ((x.data @ W.T + b) ** 2).sum()
+    W, b = lin.weight.numpy(), lin.bias.numpy()
+    expected = 0.1 * (W ** 2).sum() + 0.2 * np.abs(b).sum() + 0.05 * ((x.numpy() @ W.T + b) ** 2).sum()
     reg = lin.regularization_loss()
     assert reg.item() == pytest.approx(expected)
     reg.backward()
-    y = x.data @ W.T + b
-    np.testing.assert_allclose(lin.weight.grad.data, 0.2 * W + 0.1 * (y.T @ x.data))
-    np.testing.assert_allclose(lin.bias.grad.data, 0.2 * np.sign(b) + 0.1 * y.sum(0))
+    y = x.numpy() @ W.T + b
+    np.testing.assert_allclose(lin.weight.grad.numpy(), 0.2 * W + 0.1 * (y.T @ x.numpy()))
+    np.testing.assert_allclose(lin.bias.grad.numpy(), 0.2 * np.sign(b) + 0.1 * y.sum(0))
     assert out.shape == (4, 3)
 
 
@@ -65,7 +65,7 @@ def test_regularization_sums_over_modules():
     engine.manual_seed(1)
     model = nn.Sequential(nn.Linear(3, 4, kernel_regularizer=regularizers.l1(0.3)), nn.ReLU(),
                           nn.Linear(4, 2, kernel_regularizer=regularizers.l2(0.7)), nn.Linear(2, 2))
-    expected = (0.3 * np.abs(model[0].weight.data).sum() + 0.7 * (model[2].weight.data ** 2).sum())
+    expected = (0.3 * np.abs(model[0].weight.numpy()).sum() + 0.7 * (model[2].weight.numpy() ** 2).sum())
     assert model.regularization_loss().item() == pytest.approx(expected, rel=1e-5)
     assert nn.Linear(2, 2).regularization_loss().item() == 0
 

@@ -174,7 +174,7 @@ def test_trajectory_matches_published_algorithm(name, data, seed, steps, lr, bac
         set_grads(params, G)
         opt.step()
     for p, want in zip(params, ref(P, Gs, lr, **kw)):
-        np.testing.assert_allclose(p.data, want, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(p.numpy(), want, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
@@ -189,7 +189,7 @@ def test_trajectory_every_option_combination(name, kw, backend):
         set_grads(params, G)
         opt.step()
     for p, want in zip(params, GRID[name][0](P, Gs, 0.05, **kw)):
-        np.testing.assert_allclose(p.data, want, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(p.numpy(), want, rtol=1e-10, atol=1e-10)
 
 
 @settings(deadline=None, max_examples=10)
@@ -206,7 +206,7 @@ def test_state_dict_resume_continues_identically(name, seed, split):
         opt_a.step()
     sd = opt_a.state_dict()
     text = json.dumps(sd, default=lambda v: v.tolist())        # ndarrays, numbers, strings, lists, dicts
-    b = make_params([p.data for p in a])
+    b = make_params([p.numpy() for p in a])
     opt_b = getattr(optim, name)(b, lr=123.0)
     opt_b.load_state_dict(json.loads(text))
     assert opt_b.param_groups[0]["lr"] == 0.05
@@ -215,7 +215,7 @@ def test_state_dict_resume_continues_identically(name, seed, split):
             set_grads(params, G)
             opt.step()
     for x, y in zip(a, b):
-        np.testing.assert_array_equal(x.data, y.data)
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
 def test_state_dict_layout_is_pytorch_like():
@@ -242,7 +242,7 @@ def test_zero_gradient_leaves_parameters_unchanged(name, kw):
         set_grads(params, [np.zeros_like(p) for p in P])
         opt.step()
     for p, p0 in zip(params, P):
-        np.testing.assert_array_equal(p.data, p0)
+        np.testing.assert_array_equal(p.numpy(), p0)
 
 
 def test_adamw_with_zero_lr_does_not_move():
@@ -253,7 +253,7 @@ def test_adamw_with_zero_lr_does_not_move():
         set_grads(params, G)
         opt.step()
     for p, p0 in zip(params, P):
-        np.testing.assert_array_equal(p.data, p0)
+        np.testing.assert_array_equal(p.numpy(), p0)
 
 
 @settings(deadline=None, max_examples=15)
@@ -278,9 +278,9 @@ def test_parameters_without_grad_are_skipped():
     opt = optim.Adam([a, b], lr=0.1)
     a.grad = engine.Tensor(np.ones(3))
     opt.step()
-    np.testing.assert_array_equal(b.data, np.ones(3))
+    np.testing.assert_array_equal(b.numpy(), np.ones(3))
     assert b not in opt.state and a in opt.state
-    assert np.all(a.data < 1)
+    assert np.all(a.numpy() < 1)
 
 
 def test_param_groups_have_their_own_hyperparameters_and_add_param_group():
@@ -290,7 +290,7 @@ def test_param_groups_have_their_own_hyperparameters_and_add_param_group():
     for p in (a, b, c):
         p.grad = engine.Tensor(np.ones(2))
     opt.step()
-    np.testing.assert_allclose([a.data[0], b.data[0], c.data[0]], [0.9, 0.0, -1.0])
+    np.testing.assert_allclose([a.numpy()[0], b.numpy()[0], c.numpy()[0]], [0.9, 0.0, -1.0])
     assert opt.param_groups[2]["momentum"] == 0
 
 
@@ -299,7 +299,7 @@ def test_zero_grad():
     opt = optim.SGD([a], lr=0.1)
     a.grad = engine.Tensor(np.ones(2))
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(a.grad.data, 0)
+    np.testing.assert_array_equal(a.grad.numpy(), 0)
     opt.zero_grad()
     assert a.grad is None
 
@@ -315,7 +315,7 @@ def test_step_with_closure_returns_loss():
         return loss
     loss = opt.step(closure)
     assert float(loss.item()) == 9.0
-    np.testing.assert_allclose(w.data, [1.5])
+    np.testing.assert_allclose(w.numpy(), [1.5])
 
 
 def test_float32_parameters_stay_float32():
@@ -323,7 +323,7 @@ def test_float32_parameters_stay_float32():
     opt = optim.Adam([p], lr=0.1)
     p.grad = engine.Tensor(np.ones(4, np.float32))
     opt.step()
-    assert p.data.dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
+    assert p.numpy().dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
 
 
 # ---- convergence ---------------------------------------------------------------------------------
@@ -331,9 +331,9 @@ def _minimise(name, kw, fn_grad, x0, steps):
     x = engine.Tensor(np.array(x0, dtype=np.float64), requires_grad=True)
     opt = getattr(optim, name)([x], **kw)
     for _ in range(steps):
-        x.grad = engine.Tensor(fn_grad(x.data))
+        x.grad = engine.Tensor(fn_grad(x.numpy()))
         opt.step()
-    return x.data
+    return x.numpy()
 
 
 A = np.array([[3.0, 0.5], [0.5, 1.0]])

@@ -91,8 +91,8 @@ def tensor_picture(gnodes, roots, names, direction, show_shapes, show_saved, sho
             continue
         okey = f"out{k}"
         lines = [f"{fmt_shape(r.shape)} {fmt_dtype(r.dtype)}".strip()]
-        if getattr(r.data, "size", 0) == 1:
-            lines.append(f"value {fmt_num(float(r.data.reshape(-1)[0]))}")
+        if getattr(r._data, "size", 0) == 1:
+            lines.append(f"value {fmt_num(float(r._data.reshape(-1)[0]))}")
         nodes[okey] = VNode(okey, "output", html_label("output", lines), COLORS["output"],
                             tooltip="the root of the graph")
         edges.append(VEdge(f"n{root_g.id}", okey, fmt_shape(r.shape) if (show_shapes and fwd) else ""))

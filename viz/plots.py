@@ -131,8 +131,8 @@ def plot_gradient_histograms(model, path=None, bins=60, overlay=True, weights_on
     for name, p in model.named_parameters():
         if p.grad is None or (weights_only and p.ndim < 2):
             continue
-        g = np.asarray(p.grad.data, dtype=float).ravel()
-        w = np.asarray(p.data, dtype=float).ravel()
+        g = np.asarray(p.grad._data, dtype=float).ravel()
+        w = np.asarray(p._data, dtype=float).ravel()
         ratio = g.std() / w.std() if w.std() > 0 else float("nan")
         series.append((f"{name} {tuple(p.shape)}: std {g.std():.2e}, grad:data {ratio:.2e}", g))
     return _hist_figure(series, "gradient distribution", "gradient", path, bins, overlay, ax)

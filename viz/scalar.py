@@ -38,13 +38,13 @@ def scalar_values(gnodes, root_keys):
     data, labels, grad = {}, {}, {}
     leaves = [g for g in gnodes if g.kind == "leaf"]
     for g in leaves:
-        data[(g.id, -1)] = float(g.value.data)
+        data[(g.id, -1)] = float(g.value._data)
         labels[(g.id, -1)] = getattr(g.value, "label", "")
     ctxs = {}
     for g in reversed(ops):                      # producers before consumers
         outs = live.get(g.node, {})
         for nr, v in outs.items():
-            data[(g.id, nr)] = float(v.data)
+            data[(g.id, nr)] = float(v._data)
             labels[(g.id, nr)] = getattr(v, "label", "")
         args = [data.get(tuple(i)) if i is not None else None for i in g.inputs]
         if not getattr(g.node.fn, "raw", False) or any(a is None for a in args):

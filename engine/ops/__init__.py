@@ -191,7 +191,7 @@ def _extreme(a, dim, keepdim, axis, keepdims, is_min, other=None):
     if other is not None:
         return minimum(a, other) if is_min else maximum(a, other)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
-    if a.data.size == 0:
+    if a._data.size == 0:
         raise RuntimeError("max()/min() of an empty tensor has no identity")
     if dim is None:
         return AMax.apply(a, reduce_dims(None, a.ndim), False, is_min)
@@ -244,8 +244,8 @@ def _arg(fn, a, dim, keepdim, axis, keepdims):
     a = _t(a)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
     if dim is None:
-        return Tensor._wrap(np.asarray(fn(a.data), dtype=np.int64))
-    return Tensor._wrap(np.asarray(fn(a.data, axis=dim, keepdims=keepdim), dtype=np.int64))
+        return Tensor._wrap(np.asarray(fn(a._data), dtype=np.int64))
+    return Tensor._wrap(np.asarray(fn(a._data, axis=dim, keepdims=keepdim), dtype=np.int64))
 
 
 def logsumexp(a, dim=None, keepdim=False, *, axis=None, keepdims=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import promote_pair, true_divide_pair
 from ..function import Function, Variable
 from ._util import broadcast_error, shape_of, unbroadcast
 
@@ -15,6 +16,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = a + b
         except ValueError:
@@ -36,6 +38,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = a - b
         except ValueError:
@@ -57,6 +60,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = a * b
         except ValueError:
@@ -79,6 +83,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = true_divide_pair(a, b)
         try:
             out = a / b
         except ValueError:
@@ -101,6 +106,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = a ** b
         except ValueError:

@@ -18,7 +18,7 @@ def _payload_index(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, tuple):
         return tuple(_payload_index(i) for i in index)
-    data = getattr(index, "data", None)
+    data = getattr(index, "_data", None)
     return data if isinstance(data, np.ndarray) else index
 
 

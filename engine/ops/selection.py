@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import promote_pair, result_type
 from ..function import Function
 from ._util import broadcast_error, shape_of, unbroadcast
 
@@ -32,7 +33,7 @@ def _data(x):
     """The payload of a Tensor; ndarrays and numbers as they are (``ndarray.data`` is a buffer)."""
     from ..function import Variable
 
-    return x.data if isinstance(x, Variable) else x
+    return x._data if isinstance(x, Variable) else x
 
 
 class Maximum(Function):
@@ -42,6 +43,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = np.maximum(a, b)
         except ValueError:
@@ -62,6 +64,7 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promote_pair(a, b)
         try:
             out = np.minimum(a, b)
         except ValueError:
@@ -79,7 +82,7 @@ def _split(ctx, g, a, b, wins):
     """Gradient of a binary max/min: weight 1 to the winner, 1/2 each on a tie."""
     wa = wins(a, b) + 0.5 * (a == b)
     na, nb = ctx.needs_input_grad
-    dtype = np.result_type(a, b)
+    dtype = result_type(a, b)
     wa = np.asarray(wa, dtype=dtype)
     return (unbroadcast(g * wa, shape_of(a)) if na else None,
             unbroadcast(g * (1 - wa), shape_of(b)) if nb else None)
@@ -93,6 +96,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
         cond = np.asarray(cond, dtype=bool)
+        a, b = promote_pair(a, b)
         try:
             out = np.where(cond, a, b)
         except ValueError:

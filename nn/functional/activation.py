@@ -170,7 +170,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
 
 def _channel_weight(input, weight):
     """PReLU's weight broadcast on dim 1 (the channel dim) of ``input``."""
-    n = weight.data.size
+    n = weight._data.size
     if n == 1:
         return weight.reshape(())
     if input.ndim < 2 or input.shape[1] != n:
@@ -183,7 +183,7 @@ def prelu(input, weight):  # noqa: A002
     """PReLU(x) = x if x > 0 else a·x, a = ``weight`` (one slope, or one per channel on dim 1)."""
     input = _as_tensor(input)  # noqa: A001
     a = _channel_weight(input, weight)
-    return engine.where(input.data > 0, input, input * a)
+    return engine.where(input._data > 0, input, input * a)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002
@@ -193,7 +193,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     a = engine.random.generator().uniform(lower, upper, input.shape)
-    return input * np.where(input.data >= 0, 1, a).astype(input.dtype, copy=False)
+    return input * np.where(input._data >= 0, 1, a).astype(input.dtype, copy=False)
 
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002

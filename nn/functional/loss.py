@@ -26,7 +26,7 @@ def _t(x):
 
 
 def _arr(x):
-    return None if x is None else np.asarray(x.data if isinstance(x, Tensor) else x)
+    return None if x is None else np.asarray(x._data if isinstance(x, Tensor) else x)
 
 
 def _reduction(size_average, reduce, reduction):
@@ -85,7 +85,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     input, target = _pair("huber_loss", input, target)  # noqa: A001
     d = input - target
     ad = d.abs()
-    out = where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    out = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce(_weighted(out, weight), reduction)
 
 
@@ -222,7 +222,7 @@ def _soft_cross_entropy(x, y, weight, reduction, eps):
         logp = logp * w.reshape((C,) + (1,) * (x.ndim - cdim - 1))
     per = -(logp * y).sum(dim=cdim)
     if reduction == "mean":
-        return per.sum() / (x.data.size / C)
+        return per.sum() / (x._data.size / C)
     return _reduce(per, reduction)
 
 

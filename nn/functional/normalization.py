@@ -137,7 +137,7 @@ def _update_running(running, batch_value, momentum):
 
 
 def _stat(t, wshape, dtype):
-    return np.asarray(t.data if isinstance(t, Tensor) else t, dtype=dtype).reshape(wshape)
+    return np.asarray(t._data if isinstance(t, Tensor) else t, dtype=dtype).reshape(wshape)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002

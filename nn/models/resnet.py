@@ -95,7 +95,7 @@ class ResNet(Module):
         for m in self.modules():
             if isinstance(m, Conv2d):
                 fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-                m.weight.data[...] = generator().normal(0.0, math.sqrt(2.0 / fan_out), m.weight.shape)
+                m.weight._data[...] = generator().normal(0.0, math.sqrt(2.0 / fan_out), m.weight.shape)
 
     _fuse_pairs = (("conv1", "bn1"),)
 

@@ -7,9 +7,9 @@ import numpy as np
 
 
 def _grads(parameters):
-    if isinstance(getattr(parameters, "data", None), np.ndarray):
+    if isinstance(getattr(parameters, "_data", None), np.ndarray):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    return [p.grad._data for p in parameters if p.grad is not None]
 
 
 def _norm(g, norm_type):

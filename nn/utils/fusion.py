@@ -45,10 +45,10 @@ def _clone(module, memo):
     memo[id(module)] = new
     d = new.__dict__
     d["_parameters"] = type(module._parameters)(
-        (k, None if p is None else Parameter(p.data.copy(), requires_grad=p.requires_grad))
+        (k, None if p is None else Parameter(p._data.copy(), requires_grad=p.requires_grad))
         for k, p in module._parameters.items())
     d["_buffers"] = type(module._buffers)(
-        (k, None if b is None else Tensor(b.data.copy())) for k, b in module._buffers.items())
+        (k, None if b is None else Tensor(b._data.copy())) for k, b in module._buffers.items())
     d["_non_persistent"] = set(module._non_persistent)
     d["_modules"] = type(module._modules)(
         (k, None if m is None else _clone(m, memo)) for k, m in module._modules.items())
@@ -69,10 +69,10 @@ def _foldable(layer, bn):
 
 
 def _fold(layer, bn):
-    w, b = fuse_conv_bn_weights(layer.weight.data, None if layer.bias is None else layer.bias.data,
-                                bn.running_mean.data, bn.running_var.data, bn.eps,
-                                None if bn.weight is None else bn.weight.data,
-                                None if bn.bias is None else bn.bias.data)
+    w, b = fuse_conv_bn_weights(layer.weight._data, None if layer.bias is None else layer.bias._data,
+                                bn.running_mean._data, bn.running_var._data, bn.eps,
+                                None if bn.weight is None else bn.weight._data,
+                                None if bn.bias is None else bn.bias._data)
     layer.weight = Parameter(w)
     layer.bias = Parameter(b)
 
