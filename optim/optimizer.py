@@ -205,7 +205,7 @@ class Optimizer:
         array-valued entry must be a writeable C-contiguous ndarray of the parameter's shape and
         dtype (the fused kernels address it by raw pointer, so a smaller array would be overrun).
         ``None`` entries (an uninitialised buffer) and the scalar entries are left alone."""
-        a = p.data
+        a = p._data
         bad = []
         for name, v in self.state[p].items():
             if v is None or name in self._scalar_state:

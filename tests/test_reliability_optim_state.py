@@ -21,8 +21,7 @@ name, args = sys.argv[1].split("(", 1)
 make = lambda ps: eval("optim." + name + "(ps, lr=0.01, " + args)
 
 def set_payload(p, arr):
-    # the payload of a Tensor: an ndarray `.data` (before the PyTorch-style `.data`) or a Tensor
-    p.data = arr if isinstance(p.data, np.ndarray) else engine.Tensor(arr)
+    p.data = arr  # PyTorch-style: swaps the payload (shape may change)
 
 def fresh(n=4):
     p = engine.Tensor(np.ones(n, np.float32), requires_grad=True)
