@@ -124,3 +124,9 @@ def test_a_plain_python_process_is_a_group_of_one():
     assert "twice" in res["errors"]["twice"]
     assert "rank=3" in res["errors"]["rank"]
     assert "rearm" not in res["errors"]
+
+
+def test_property_ddp_gradients_are_rank_averages_for_random_models_and_buckets():
+    res = results("bucketing_property.py")
+    assert all(r["examples"] == 12 for r in res), res
+    assert max(r["max_buckets"] for r in res) >= 2
