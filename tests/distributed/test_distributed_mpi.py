@@ -130,3 +130,14 @@ def test_property_ddp_gradients_are_rank_averages_for_random_models_and_buckets(
     res = results("bucketing_property.py")
     assert all(r["examples"] == 12 for r in res), res
     assert max(r["max_buckets"] for r in res) >= 2
+
+
+@pytest.mark.parametrize("mode, needle", [
+    ("raise", "[rank 1] FloatingPointError: deliberate failure in the forward of rank 1"),
+    ("stall", "DistributedDataParallel gradient all-reduce did not complete within 3 s"),
+])
+def test_faults_during_ddp_training_end_the_job(mode, needle):
+    proc, seconds = launch("fault_ddp.py", mode, timeout=120)
+    assert proc.returncode != 0
+    assert needle in proc.stderr, proc.stderr
+    assert "rank 0 finished" not in proc.stdout
