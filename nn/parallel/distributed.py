@@ -72,8 +72,8 @@ class DistributedDataParallel(Module):
                              device_ids=None, output_device=None, process_group=None)
         self._check_same_model()
         self._sync_module_states()
-        params = [p for p in module.parameters() if p.requires_grad]
-        self.__dict__["reducer"] = Reducer(params, self.bucket_bytes_cap)
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        self.__dict__["reducer"] = Reducer([p for _, p in named], self.bucket_bytes_cap, [n for n, _ in named])
 
     def _check_same_model(self):
         """Every rank must wrap the same architecture (names, shapes, dtypes), else the

@@ -77,8 +77,9 @@ class Bucket:
 class Reducer:
     """Bucketed, overlapped gradient averaging for ``params`` (see the module docstring)."""
 
-    def __init__(self, params, bucket_cap_bytes):
+    def __init__(self, params, bucket_cap_bytes, names=None):
         self.params = list(params)
+        self.names = list(names) if names is not None else [f"parameter {i}" for i in range(len(self.params))]
         self.buckets = []
         by_dtype, sizes = {}, {}
         for p in reversed(self.params):
@@ -137,8 +138,8 @@ class Reducer:
             self.backward_started = time.perf_counter()
 
     def _missing_names(self):
-        missing = [i for i, p in enumerate(self.params) if id(p) not in self.marked]
-        return f"parameter indices {missing[:20]}" + (" ..." if len(missing) > 20 else "")
+        missing = [n for n, p in zip(self.names, self.params) if id(p) not in self.marked]
+        return ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
 
     def mark_ready(self, p):
         """Called once per backward per parameter (after its gradient is final)."""

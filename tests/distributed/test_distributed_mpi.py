@@ -124,6 +124,8 @@ def test_a_plain_python_process_is_a_group_of_one():
     assert "twice" in res["errors"]["twice"]
     assert "rank=3" in res["errors"]["rank"]
     assert "rearm" not in res["errors"]
+    assert "find_unused_parameters=True" in res["errors"]["unused"]
+    assert "unused.weight, unused.bias" in res["errors"]["unused"]
 
 
 def test_property_ddp_gradients_are_rank_averages_for_random_models_and_buckets():

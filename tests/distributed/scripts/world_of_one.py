@@ -41,6 +41,23 @@ try:
     ddp(engine.tensor(x)).sum().backward()
 except RuntimeError as e:
     errors["rearm"] = str(e)
+
+
+class HalfUsed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used, self.unused = nn.Linear(6, 3), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+strict = nn.parallel.DistributedDataParallel(HalfUsed(), bucket_cap_mb=1e-5)
+strict(engine.tensor(x, dtype=np.float32)).sum().backward()
+try:
+    strict(engine.tensor(x, dtype=np.float32))
+except RuntimeError as e:
+    errors["unused"] = str(e)
 dist.destroy_process_group()
 assert not dist.is_initialized()
 dist.init_process_group(rank=0, world_size=1)
