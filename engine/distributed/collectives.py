@@ -85,9 +85,7 @@ def _payload(t, name):
     """The ndarray a collective writes into (a Tensor's storage, or the ndarray itself)."""
     if isinstance(t, np.ndarray):
         return t
-    arr = getattr(t, "_data", None)
-    if not isinstance(arr, np.ndarray):
-        arr = t.numpy() if hasattr(t, "numpy") else None
+    arr = getattr(t, "_data", None)   # a Tensor's payload
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name} must be a Tensor or an ndarray, got {type(t).__name__}")
     return arr

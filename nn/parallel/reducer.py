@@ -25,11 +25,7 @@ from engine.distributed import collectives, process_group
 
 
 def _grad_array(p):
-    g = p.grad
-    if g is None:
-        return None
-    arr = getattr(g, "_data", None)
-    return arr if isinstance(arr, np.ndarray) else g.numpy()
+    return None if p.grad is None else p.grad._data
 
 
 class Bucket:
