@@ -259,20 +259,26 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy ``state_dict`` into the parameters and buffers (in place). Every shape must
-        match; with ``strict`` the keys must match exactly. Errors name the keys and shapes."""
+        """Copy ``state_dict`` into the parameters and buffers (in place), all or nothing: every
+        entry is checked first (shape; a real or bool numeric array, castable to the target's
+        dtype; with ``strict`` the keys must match exactly) and on any problem a RuntimeError names
+        every offending key and nothing is changed."""
+        from collections.abc import Mapping
+
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        errors = []
+        errors, staged = [], []
         for k, target in own.items():
             if k not in state_dict:
                 continue
-            src = state_dict[k]
-            arr = np.asarray(src._data if isinstance(src, Tensor) else src)
-            if arr.shape != target.shape:
-                errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} from "
-                              f"checkpoint, the shape in current model is {target.shape}.")
+            arr, problem = _loadable(state_dict[k], target)
+            if problem:
+                errors.append(problem.format(key=k))
+            else:
+                staged.append((target, arr))
         if strict and (missing or unexpected):
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
@@ -280,11 +286,9 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for k, target in own.items():
-            if k in state_dict:
-                src = state_dict[k]
-                target._data[...] = np.asarray(src._data if isinstance(src, Tensor) else src)
-                target._vc[0] += 1
+        for target, arr in staged:          # every value validated and converted: cannot fail now
+            target.numpy()[...] = arr
+            target._vc[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
     # -- regularization (keras-style) -----------------------------------------------------------
@@ -360,3 +364,23 @@ def _store_for(value, d, name):
         raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
                         f"(nn.Module or None expected)")
     return None
+
+
+def _loadable(src, target):
+    """``(array in target's dtype, None)`` or ``(None, problem)`` for one state_dict entry; the
+    problem is a message with a ``{key}`` placeholder."""
+    raw = src.numpy() if isinstance(src, Tensor) else src
+    try:
+        arr = np.asarray(raw)
+    except Exception as e:  # noqa: BLE001 - any conversion failure is reported with the key
+        return None, f"cannot convert {{key}} (a {type(src).__name__}) to an array: {e}"
+    tdt = target.numpy().dtype
+    if arr.dtype.kind not in "biuf":
+        return None, f"dtype mismatch for {{key}}: a {type(src).__name__} of dtype {arr.dtype} where a {tdt} array belongs"
+    if arr.shape != tuple(target.shape):
+        return None, (f"size mismatch for {{key}}: copying a param with shape {tuple(arr.shape)} from "
+                      f"checkpoint, the shape in current model is {tuple(target.shape)}.")
+    if tdt.kind in "biu" and arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            return None, f"dtype mismatch for {{key}}: non-integer {arr.dtype} values where a {tdt} array belongs"
+    return arr.astype(tdt, copy=False), None

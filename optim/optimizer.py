@@ -259,44 +259,90 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore hyper-parameters and state (arrays are copied and cast to the param dtype).
-        Accepts Tensors or ndarrays for array values and int or str state keys."""
-        saved_groups = state_dict["param_groups"]
+        Accepts Tensors or ndarrays for array values and int or str state keys.
+
+        All or nothing: the whole dict is validated and converted first; on any problem a
+        ValueError/TypeError names every offending entry and the optimizer is unchanged."""
+        from collections.abc import Mapping
+
+        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise TypeError("optimizer state_dict must be a dict with 'state' and 'param_groups'")
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple)) for g in saved_groups):
+            raise TypeError("optimizer state_dict['param_groups'] must be a list of dicts with a 'params' list")
+        if not isinstance(saved_state, Mapping):
+            raise TypeError("optimizer state_dict['state'] must be a dict")
         if len(self.param_groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(self.param_groups, saved_groups)):
             raise ValueError("loaded state dict contains a parameter group "
                              "that doesn't match the size of optimizer's group")
-        id_map = {}
+        errors, id_map = [], {}
         for g, s in zip(self.param_groups, saved_groups):
             for saved_idx, p in zip(s["params"], g["params"]):
-                id_map[int(saved_idx)] = p
-        self.state = ParamState()
-        for key, st in state_dict["state"].items():
-            p = id_map.get(int(key))
+                try:
+                    id_map[int(saved_idx)] = p
+                except (TypeError, ValueError):
+                    errors.append(f"param_groups: parameter index {saved_idx!r} is not an integer")
+        new_state = ParamState()
+        for key, st in saved_state.items():
+            try:
+                p = id_map.get(int(key))
+            except (TypeError, ValueError):
+                errors.append(f"state key {key!r} is not a parameter index")
+                continue
             if p is None:
                 continue
-            self.state[p] = {name: self._load_value(p, name, v) for name, v in st.items()}
+            if not isinstance(st, Mapping):
+                errors.append(f"state[{key!r}] is a {type(st).__name__}, not a dict")
+                continue
+            entry = {}
+            for name, v in st.items():
+                try:
+                    entry[name] = self._load_value(p, name, v)
+                except (TypeError, ValueError) as e:
+                    errors.append(f"state[{key!r}][{name!r}]: {e}")
+            new_state[p] = entry
         new_groups = []
-        for g, s in zip(self.param_groups, saved_groups):
-            ng = {k: copy.deepcopy(v) for k, v in s.items() if k != "params"}
+        for gi, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
+            try:
+                ng = {k: copy.deepcopy(v) for k, v in s.items() if k != "params"}
+            except Exception as e:  # noqa: BLE001 - an uncopyable value is reported by name
+                errors.append(f"param_groups[{gi}]: {e}")
+                continue
             if isinstance(ng.get("betas"), list):
                 ng["betas"] = tuple(ng["betas"])
             ng["params"] = g["params"]
             new_groups.append(ng)
+        if errors:
+            raise ValueError("optimizer state_dict not loaded (nothing changed):\n\t" + "\n\t".join(errors))
+        self.state = new_state
         self.param_groups = new_groups
         self._plans = {}
 
     _scalar_state = ("step", "mu_product")
 
     def _load_value(self, p, name, v):
+        """One state value converted for ``p``: scalars as floats, arrays copied in p's dtype and
+        shape (ValueError/TypeError when that is impossible), anything else deep-copied."""
         arr = _to_array(v)
         if arr is None and isinstance(v, (list, int, float, np.number)) and not isinstance(v, bool):
             arr = np.asarray(v)       # JSON round trips turn arrays into (nested) lists or numbers
         if arr is None:
+            if name in self._scalar_state or isinstance(v, str):
+                raise TypeError(f"expected a number or an array, got {type(v).__name__}")
             return copy.deepcopy(v)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"expected a real numeric array, got dtype {arr.dtype}")
         if name in self._scalar_state:
+            if arr.size != 1:
+                raise ValueError(f"expected a single number, got shape {tuple(arr.shape)}")
             return float(arr.item())
-        return np.array(arr, dtype=p._data.dtype, order="C", copy=True).reshape(p._data.shape)
+        shape = p._data.shape
+        if arr.size != int(np.prod(shape)):
+            raise ValueError(f"shape {tuple(arr.shape)} does not fit the parameter's shape {tuple(shape)}")
+        return np.array(arr, dtype=p._data.dtype, order="C", copy=True).reshape(shape)
 
 
 def _check_betas(betas):

@@ -165,10 +165,13 @@ def test_load_not_a_zip(tmp_path):
 
 
 def test_load_plain_npz_without_manifest(tmp_path):
+    """A plain np.savez file (no manifest) loads as a flat dict of Tensors (DESIGN: interop)."""
     path = tmp_path / "plain.npz"
-    np.savez(path, w=np.ones(3))
-    with pytest.raises(ValueError, match="manifest"):
-        engine.load(path)
+    np.savez(path, w=np.ones(3), b=np.arange(2))
+    out = engine.load(path)
+    assert sorted(out) == ["b", "w"] and isinstance(out["w"], Tensor)
+    np.testing.assert_array_equal(out["w"].numpy(), np.ones(3))
+    np.testing.assert_array_equal(out["b"].numpy(), np.arange(2))
 
 
 def test_load_wrong_format_or_version(tmp_path):
