@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from .module import Module
+from .validation import tensor_arg
 
 
 class Sequential(Module):
@@ -124,7 +125,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
+        return tensor_arg(x, "input", "Flatten").flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

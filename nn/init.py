@@ -14,6 +14,8 @@ import numpy as np
 from engine import no_grad
 from engine.random import generator as _library_generator
 
+from .validation import tensor_arg
+
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
            "orthogonal_", "_calculate_fan_in_and_fan_out"]
@@ -47,6 +49,7 @@ def calculate_gain(nonlinearity, param=None):
 
 def _calculate_fan_in_and_fan_out(tensor):
     """(fan_in, fan_out) = (size(1)·r, size(0)·r), r = Π size(2:) (the receptive field)."""
+    _tensor(tensor)
     if tensor.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          f"dimensions (got shape {tuple(tensor.shape)})")
@@ -62,6 +65,10 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _tensor(tensor):
+    return tensor_arg(tensor, "tensor", "nn.init")
+
+
 def _fill(tensor, values):
     with no_grad():
         tensor.copy_(values)
@@ -69,36 +76,47 @@ def _fill(tensor, values):
 
 
 def _gen(generator):
-    return _library_generator() if generator is None else generator
+    if generator is None:
+        return _library_generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"nn.init: generator must be a numpy.random.Generator or None, got "
+                        f"{type(generator).__name__}")
+    return generator
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with samples of U(a, b)."""
+    _tensor(tensor)
     return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with samples of N(mean, std²)."""
+    _tensor(tensor)
     return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):
     """Fill with the constant ``val``."""
+    _tensor(tensor)
     return _fill(tensor, val)
 
 
 def ones_(tensor):
     """Fill with 1."""
+    _tensor(tensor)
     return _fill(tensor, 1)
 
 
 def zeros_(tensor):
     """Fill with 0 (every unit then computes and learns the same thing: symmetry is never broken)."""
+    _tensor(tensor)
     return _fill(tensor, 0)
 
 
 def eye_(tensor):
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal)."""
+    _tensor(tensor)
     if tensor.ndim != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported (got shape {tuple(tensor.shape)})")
     return _fill(tensor, np.eye(*tensor.shape))
@@ -106,6 +124,7 @@ def eye_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(−a, a), a = gain · √(6 / (fan_in + fan_out))."""
+    _tensor(tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
@@ -113,6 +132,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std²), std = gain · √(2 / (fan_in + fan_out))."""
+    _tensor(tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
@@ -127,6 +147,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He uniform: U(−bound, bound), bound = gain · √(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in or fan_out per ``mode``."""
+    _tensor(tensor)
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
@@ -136,6 +157,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std²), std = gain / √fan."""
+    _tensor(tensor)
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
@@ -145,6 +167,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix times ``gain``: Q of the QR decomposition of a Gaussian matrix
     (signs fixed by diag(R)), shaped (size(0), numel / size(0)) then reshaped."""
+    _tensor(tensor)
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported "
                          f"(got shape {tuple(tensor.shape)})")

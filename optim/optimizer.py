@@ -74,6 +74,8 @@ class Optimizer:
     backend = "numba"   # "numpy" runs the reference twins instead of the fused kernels
 
     def __init__(self, params, defaults):
+        if not isinstance(defaults, dict):
+            raise TypeError(f"optimizer defaults must be a dict, got {type(defaults).__name__}")
         self.defaults = defaults
         if _is_tensor(params):
             raise TypeError("params argument given to the optimizer should be an iterable of "

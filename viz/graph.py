@@ -4,7 +4,7 @@ from __future__ import annotations
 import graphviz
 
 import engine.graph as eg
-from engine import Scalar
+from engine import Scalar, Tensor
 
 from .collapse import collapse_modules, truncate
 from .collect import scalar_picture, tensor_picture
@@ -52,7 +52,10 @@ def draw_graph(root, direction="backward", show_shapes=True, params=None, show_s
     """
     if direction not in ("backward", "forward"):
         raise ValueError(f"direction must be 'backward' or 'forward', not {direction!r}")
-    roots = eg.roots_of(root)
+    roots = eg.roots_of(root) if isinstance(root, (Tensor, Scalar, list, tuple)) else None
+    if roots is None or not all(isinstance(r, (Tensor, Scalar)) for r in roots):
+        raise TypeError(f"draw_graph: root must be a Tensor or Scalar (or a list of them), got "
+                        f"{type(root).__name__}")
     gnodes = list(eg.walk(roots))
     scalar = bool(roots) and all(isinstance(r, Scalar) for r in roots)
     names = param_names(params)

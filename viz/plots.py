@@ -32,12 +32,22 @@ def _finish(fig, path):
     return fig
 
 
+def _check_model(fn, model):
+    if not (hasattr(model, "named_parameters") and hasattr(model, "named_modules")):
+        raise TypeError(f"{fn}: model must be an nn.Module, got {type(model).__name__}")
+
+
 def plot_history(history, path=None, metrics=None):
     """Loss/metric curves: one axes per metric ("loss", "accuracy", …), the training curve and,
     when present, its ``val_`` twin, against the epoch. ``history`` is a dict of lists (Keras'
     ``History.history``) or an object with a ``.history`` dict."""
-    plt = _plt()
     h = getattr(history, "history", history)
+    if not isinstance(h, dict) or not all(isinstance(k, str) for k in h):
+        raise TypeError(f"plot_history: history must be a dict of lists (or have a .history dict), "
+                        f"got {type(history).__name__}")
+    if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics)):
+        raise TypeError(f"plot_history: metrics must be a list of names, got {metrics!r}")
+    plt = _plt()
     names = metrics or [k for k in h if not k.startswith("val_")] or \
         [k[4:] for k in h if k.startswith("val_")]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
@@ -105,6 +115,7 @@ def plot_activation_histograms(model, x, layers=None, path=None, bins=60, overla
     give mean, std and the saturated fraction (|a| > 0.97 for tanh)."""
     import engine
 
+    _check_model("plot_activation_histograms", model)
     outs = []
     chosen = _layers(model, layers)
     handles = [m.register_forward_hook(lambda mod, i, o, n=n: outs.append((n, mod, o)))
@@ -127,6 +138,7 @@ def plot_gradient_histograms(model, path=None, bins=60, overlay=True, weights_on
     """Histogram of each parameter's ``.grad`` after ``backward()`` (weights only, i.e. ≥ 2-d,
     unless ``weights_only=False``); legends give the gradient std and the grad:data ratio
     (std of grad / std of weight) — tiny ratios in the first layers are vanishing gradients."""
+    _check_model("plot_gradient_histograms", model)
     series = []
     for name, p in model.named_parameters():
         if p.grad is None or (weights_only and p.ndim < 2):

@@ -71,6 +71,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     if not isinstance(input, Tensor):
         input = Tensor(input)  # noqa: A001
+    if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
+        raise TypeError(f"conv2d: weight must be a Tensor and bias a Tensor or None, got "
+                        f"{type(weight).__name__} and {type(bias).__name__}")
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)  # noqa: A001

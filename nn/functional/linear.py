@@ -37,6 +37,9 @@ def linear(input, weight, bias=None):  # noqa: A002
     bias (out_features,) or None."""
     if not isinstance(input, Tensor):
         input = Tensor(input)  # noqa: A001
+    if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
+        raise TypeError(f"linear: weight must be a Tensor and bias a Tensor or None, got "
+                        f"{type(weight).__name__} and {type(bias).__name__}")
     xs, ws = tuple(input.shape), tuple(weight.shape)
     if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise ValueError(f"linear: input {xs} and weight {ws}: the last dimension of the input "

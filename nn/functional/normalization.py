@@ -32,6 +32,12 @@ def _check_input(name, input, min_dim=2):  # noqa: A002
         raise ValueError(f"{name}: expected input with at least {min_dim} dims, got {tuple(input.shape)}")
 
 
+def _check_optional_tensors(name, **tensors):
+    for arg, t in tensors.items():
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {arg} must be a Tensor or None, got {type(t).__name__}")
+
+
 def _reduce_to(a, wshape, shape):
     """Sum ``a`` over the axes where the (left-padded) broadcast shape ``wshape`` is 1, then
     reshape to the parameter's ``shape``."""
@@ -58,7 +64,7 @@ class AffineNorm(Function):
             xc = x - mean
             var = np.mean(np.square(xc), axis=axes, keepdims=True)
             if sink is not None:
-                sink.append((mean, var, x.size // mean.size))
+                sink.append((mean, var, x.size // mean.size if mean.size else 0))
         else:
             mean, var = stats
             xc = x - mean
@@ -152,6 +158,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     n = values per channel). ``training=False``: μ, σ² are ``running_mean``/``running_var``.
     """
     _check_input("batch_norm", input)
+    _check_optional_tensors("batch_norm", running_mean=running_mean, running_var=running_var,
+                            weight=weight, bias=bias)
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -228,6 +236,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     With ``use_input_stats`` the running buffers (if given) are updated with the batch average of
     the per-instance means and unbiased variances; without it, μ, σ² are the running buffers."""
     _check_input("instance_norm", input, 3)
+    _check_optional_tensors("instance_norm", running_mean=running_mean, running_var=running_var,
+                            weight=weight, bias=bias)
     c = input.shape[1]
     axes = tuple(range(2, input.ndim))
     wshape = (1, c) + (1,) * (input.ndim - 2)

@@ -8,6 +8,7 @@ from engine import dtypes
 
 from ..functional import activation as F
 from ..module import Module
+from ..validation import size_arg
 from ..parameter import Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "Softplus", "Sigmoid", "Tanh",
@@ -45,7 +46,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        self.num_parameters = int(num_parameters)
+        self.num_parameters = size_arg(num_parameters, "num_parameters", "PReLU", 1)
         dt = np.dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
         self.weight = Parameter(np.full((self.num_parameters,), init, dtype=dt))
 

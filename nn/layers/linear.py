@@ -10,6 +10,7 @@ from engine import dtypes
 from .. import init
 from ..functional.linear import linear
 from ..module import Module
+from ..validation import size_arg
 from ..parameter import Parameter
 
 __all__ = ["Linear", "Maxout"]
@@ -39,7 +40,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None,
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = size_arg(in_features, "in_features", "Linear")
+        self.out_features = size_arg(out_features, "out_features", "Linear")
         self.weight = _empty((self.out_features, self.in_features), dtype)
         if bias:
             self.bias = _empty((self.out_features,), dtype)
@@ -68,9 +70,9 @@ class Maxout(Module):
     def __init__(self, in_features, out_features, pieces=2, bias=True, device=None, dtype=None,
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
         super().__init__()
-        if int(pieces) < 1:
-            raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
-        self.in_features, self.out_features, self.pieces = int(in_features), int(out_features), int(pieces)
+        self.pieces = size_arg(pieces, "pieces", "Maxout", 1)
+        self.in_features = size_arg(in_features, "in_features", "Maxout")
+        self.out_features = size_arg(out_features, "out_features", "Maxout")
         rows = self.pieces * self.out_features
         self.weight = _empty((rows, self.in_features), dtype)
         if bias:

@@ -9,6 +9,7 @@ from engine.dtypes import get_default_dtype
 
 from .. import functional as F
 from ..module import Module
+from ..validation import tensor_arg
 from ..parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm2d", "LayerNorm", "GroupNorm"]
@@ -116,6 +117,7 @@ class InstanceNorm2d(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, input):  # noqa: A002
+        tensor_arg(input, "input", "InstanceNorm2d")
         if input.ndim not in (3, 4):
             raise ValueError(f"InstanceNorm2d: expected 3D or 4D input, got input of shape {tuple(input.shape)}")
         if input.ndim == 3:

@@ -10,6 +10,10 @@ EPOCH_DEPRECATION_WARNING = (
     "is different from None, the closed form is used instead of the new chainable form, where available.")
 
 
+class _MissingInitialLR(KeyError, ValueError):
+    """PyTorch raises KeyError here; it is also a ValueError (a bad argument, last_epoch)."""
+
+
 def _check_optimizer(optimizer):
     from ..optimizer import Optimizer
     if not isinstance(optimizer, Optimizer):
@@ -43,7 +47,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                    raise _MissingInitialLR(f"param 'initial_lr' is not specified in param_groups[{i}] when "
                                    "resuming scheduler with last_epoch >= 0.")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch

@@ -4,13 +4,14 @@ from __future__ import annotations
 import types
 from bisect import bisect_right
 
-from .base import LRScheduler, _lrs
+from .base import _check_optimizer, LRScheduler, _lrs
 
 
 class _LambdaBase(LRScheduler):
     _skip = ("optimizer", "lr_lambdas")
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if not isinstance(lr_lambda, (list, tuple)):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
