@@ -25,3 +25,12 @@ from .serialization import load, save
 from . import distributed, graph  # distributed imports no MPI until init_process_group
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+
+def __getattr__(name):
+    """``engine.testing`` on first touch (it imports Hypothesis; ``import engine`` does not)."""
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -189,12 +189,17 @@ def test_gradcheck_reports_a_non_differentiable_point_clearly():
         engine.gradcheck(lambda t: t[t > 0.5], [x])
 
 
-def test_import_engine_does_not_import_engine_testing_or_hypothesis():
-    code = ("import sys, engine; assert 'engine.testing' not in sys.modules, 'engine.testing'; "
-            "assert 'hypothesis' not in sys.modules, 'hypothesis'; import engine.testing")
+def test_engine_testing_is_an_attribute_that_imports_hypothesis_on_first_touch():
+    code = ("import sys, engine\n"
+            "assert 'engine.testing' not in sys.modules, 'engine.testing imported by import engine'\n"
+            "assert 'hypothesis' not in sys.modules, 'hypothesis imported by import engine'\n"
+            "strategy = engine.testing.tensors\n"
+            "assert 'hypothesis' in sys.modules and engine.testing is sys.modules['engine.testing']\n"
+            "try:\n    engine.no_such_name\nexcept AttributeError as e:\n    print(e)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(engine.__file__)))
     assert res.returncode == 0, res.stderr
+    assert "no_such_name" in res.stdout
 
 
 def test_module_docstring_example_runs(tmp_path):
@@ -207,5 +212,63 @@ def test_module_docstring_example_runs(tmp_path):
     body = "\n".join(line[4:] if line.startswith("    ") else line for line in doc[start - 4:end].splitlines())
     ns = {}
     exec(compile(body, "engine_testing_example", "exec"), ns)
+    ns["test_cube_keeps_every_invariant"]()
     ns["test_cube_forward_and_gradient"]()
-    ns["test_scaled_cube_broadcasts"]()
+
+
+@SETTINGS
+@given(data=st.data(), floating=st.booleans(), integer=st.booleans(), boolean=st.booleans())
+def test_dtypes_draws_only_the_selected_kinds(data, floating, integer, boolean):
+    from engine.testing import dtypes
+
+    if not (floating or integer or boolean):
+        with pytest.raises(ValueError, match="at least one"):
+            dtypes(floating=False)
+        return
+    d = data.draw(dtypes(floating=floating, integer=integer, boolean=boolean))
+    allowed = "f" * floating + "iu" * integer + "b" * boolean
+    assert isinstance(d, np.dtype) and d.kind in allowed
+    t = data.draw(tensors(shape=(2,), dtype=st.just(d)))
+    assert t.dtype == d and t.requires_grad == (d.kind == "f")
+    assert Tensor(np.zeros(2, dtype=d)).dtype == d  # the engine holds every dtype drawn
+
+
+@SETTINGS
+@given(data=st.data())
+def test_elements_respect_dtype_finiteness_and_bounds(data):
+    from engine.testing import elements
+
+    d = data.draw(st.sampled_from([np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_]))
+    d = np.dtype(d)
+    v = data.draw(elements(d))
+    if d.kind == "f":
+        assert np.isfinite(v) and d.type(v) == v  # representable in that width
+        lo = data.draw(st.floats(-5, 5))
+        w = data.draw(elements(d, min_value=lo, max_value=lo + 1))
+        assert lo <= w <= lo + 1
+    elif d.kind in "iu":
+        assert np.iinfo(d).min <= v <= np.iinfo(d).max
+        assert 0 <= data.draw(elements(d, min_value=-3, max_value=3)) + 3 <= 6
+    else:
+        assert isinstance(v, bool)
+
+
+def test_elements_not_finite_reaches_nan_and_infinities():
+    from hypothesis import find
+
+    from engine.testing import elements
+
+    for dtype in (np.float32, np.float64):
+        assert np.isnan(find(elements(dtype, finite=False), lambda v: v != v))
+        assert find(elements(dtype, finite=False), lambda v: v == np.inf) == np.inf
+        assert find(elements(dtype, finite=False), lambda v: v == -np.inf) == -np.inf
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        elements(np.complex128)
+
+
+@SETTINGS
+@given(t=tensors(shape=shapes(min_dims=1, max_dims=3, max_side=6), unique=True))
+def test_unique_tensors_have_distinct_values_apart_from_each_other_and_zero(t):
+    values = np.sort(t.numpy().ravel())
+    assert np.all(np.diff(values) >= 1 / 256 - 1e-12)
+    assert np.min(np.abs(values)) >= 1 / 1024 - 1e-12 and np.max(np.abs(values)) <= 3
