@@ -140,8 +140,12 @@ def _arrays(gs, targets):
 def _check_no_grad(call, args, opts):
     with enable_grad():
         ref = as_outputs(call(*args))
-    with no_grad():
-        outs = as_outputs(call(*args))
+    try:
+        with no_grad():
+            outs = as_outputs(call(*args))
+    except Exception as e:  # noqa: BLE001 - works with grad on, fails without: the finding
+        raise GraphUnderNoGrad(f"forward raised {type(e).__name__} under engine.no_grad() (and not "
+                               f"with grad recording on): {e}") from e
     for j, o in enumerate(outs):
         if o.requires_grad or o.grad_fn is not None:
             raise GraphUnderNoGrad(f"under engine.no_grad() output {j} has requires_grad="
