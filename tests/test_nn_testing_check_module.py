@@ -254,3 +254,20 @@ def test_batch_independence_is_checked_only_where_claimed():
                      checks=["batch_independence"])
     # BatchNorm without running statistics normalises with the batch in eval too, as documented
     check_module(lambda: nn.BatchNorm1d(3, track_running_stats=False), (4, 3), max_examples=1)
+
+
+def test_the_documented_ten_line_example_runs():
+    """docs/verification.md's GLU example is a working test."""
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(nn.__file__))), "docs",
+                        "verification.md")
+    if not os.path.exists(path):
+        pytest.skip("docs/ not shipped with this installation")
+    with open(path, encoding="utf-8") as f:
+        first = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    assert len([line for line in first.splitlines() if line.strip()]) <= 12
+    ns = {}
+    exec(compile(first, "verification.md", "exec"), ns)
+    ns["test_glu"]()
