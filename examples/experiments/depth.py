@@ -1,0 +1,100 @@
+"""Experiment 9, depth: a deep plain CNN against the same depth with skip connections, next to a
+shallow one (the degradation experiment of He et al. 2016, sized for 2 cores: 16 channels on the
+8×8 digits or 28×28 MNIST)."""
+from __future__ import annotations
+
+import numpy as np
+
+import nn
+import optim
+
+from . import common
+
+NAME = "depth"
+TITLE = "9. Depth: plain vs residual"
+CLAIM = ("a deeper plain net trains worse than a shallower one (higher training error: degradation, "
+         "not overfitting); with skip connections the deep net trains at least as well as the shallow one")
+
+
+class Block(nn.Module):
+    """conv3×3-BN-ReLU-conv3×3-BN, plus the input when ``residual``, then ReLU."""
+
+    def __init__(self, channels, residual):
+        super().__init__()
+        self.residual = residual
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        h = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
+        return (h + x if self.residual else h).relu()
+
+
+def cnn(data, channels, blocks, residual):
+    """conv-BN-ReLU stem, ``blocks`` blocks (2 conv layers each), global average pool, Linear:
+    2·blocks + 2 weight layers."""
+    c = data.image_shape[0]
+    return nn.Sequential(nn.Conv2d(c, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
+                         *[Block(channels, residual) for _ in range(blocks)],
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, data.n_classes))
+
+
+def run(cfg):
+    channels = 8 if cfg.quick else 16
+    shallow, deep = (1, 4) if cfg.quick else (2, 9)
+    epochs = 4 if cfg.quick else 15
+    data = common.load_data(cfg, n_train=300 if cfg.quick else None, n_val=200 if cfg.quick else None)
+    if data.image_shape[1] > 8:          # MNIST: 2×2 average pooling first keeps it affordable
+        data = common.Data(*(_pool(a) if a.ndim == 2 and a.dtype == np.float32 else a for a in
+                             (data.x_train, data.y_train, data.x_val, data.y_val)),
+                           (1, data.image_shape[1] // 2, data.image_shape[2] // 2), data.name)
+    folder = cfg.folder(NAME)
+    nets = {f"plain-{2 * shallow + 2}": (shallow, False), f"plain-{2 * deep + 2}": (deep, False),
+            f"residual-{2 * shallow + 2}": (shallow, True), f"residual-{2 * deep + 2}": (deep, True)}
+    hists, rows = {}, []
+    for name, (blocks, residual) in nets.items():
+        common.seed_all(cfg.seed)
+        model = cnn(data, channels, blocks, residual)
+        hist = common.train(model, data, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), epochs,
+                            seed=cfg.seed, transform=data.images)
+        hists[name] = hist
+        rows.append({"net": name, "weight layers": 2 * blocks + 2,
+                     "parameters": sum(p.numel() for p in model.parameters()),
+                     "final train loss": hist["loss"][-1], "train error": 1 - hist["accuracy"][-1],
+                     "val error": 1 - hist["val_accuracy"][-1]})
+
+    plt = common.plt()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for name, hist in hists.items():
+        style = "-" if name.startswith("residual") else "--"
+        e = np.arange(1, len(hist["loss"]) + 1)
+        axes[0].plot(e, 1 - np.array(hist["accuracy"]), style, marker="o", ms=3, label=name)
+        axes[1].plot(e, 1 - np.array(hist["val_accuracy"]), style, marker="o", ms=3, label=name)
+    for ax, what in zip(axes, ("training error", "validation error")):
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(what)
+        ax.set_title(f"{what}: plain (dashed) vs residual (solid), SGD(0.05, momentum 0.9)")
+        ax.legend()
+    common.save_figure(fig, folder)
+
+    r = {row["net"]: row for row in rows}
+    ps, pd = r[f"plain-{2 * shallow + 2}"], r[f"plain-{2 * deep + 2}"]
+    rs, rd = r[f"residual-{2 * shallow + 2}"], r[f"residual-{2 * deep + 2}"]
+    outcome = (f"final training loss: plain {ps['final train loss']:.3g} ({2 * shallow + 2} layers) → "
+               f"{pd['final train loss']:.3g} ({2 * deep + 2} layers); residual {rs['final train loss']:.3g} → "
+               f"{rd['final train loss']:.3g}; val error plain-{2 * deep + 2} {pd['val error']:.3f} vs "
+               f"residual-{2 * deep + 2} {rd['val error']:.3f}")
+    common.write_results(folder, TITLE, CLAIM,
+                         [(f"{channels}-channel CNNs, {epochs} epochs, batch 64 (errors measured in eval mode)", rows)],
+                         outcome, cfg, data.name)
+    return {"outcome": outcome, "rows": r, "shallow": 2 * shallow + 2, "deep": 2 * deep + 2}
+
+
+def _pool(x):
+    """2×2 average pooling of flattened square images."""
+    n, f = x.shape
+    s = int(round(f ** 0.5))
+    return x.reshape(n, s // 2, 2, s // 2, 2).mean(axis=(2, 4)).reshape(n, -1).astype(np.float32)

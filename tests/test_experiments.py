@@ -1,0 +1,112 @@
+"""Every lecture experiment at ``--quick`` size: it writes its figure and results table, and its
+qualitative outcome holds with a margin (never a hard-coded number)."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from examples import experiments
+from examples.experiments import Config
+from examples.experiments.__main__ import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("experiments")
+
+
+_cache = {}
+
+
+def result(name, out):
+    """Run experiment ``name`` once per session at quick size; check its files."""
+    if name not in _cache:
+        _cache[name] = experiments.run(name, Config(quick=True, out=out))
+        folder = Path(out) / name
+        assert (folder / "figure.png").stat().st_size > 10_000
+        text = (folder / "results.md").read_text()
+        assert "Lecture's claim" in text and "Measured:" in text and "|---|" in text
+    return _cache[name]
+
+
+def test_initialization(out):
+    r = result("initialization", out)
+    tiny, xavier = r["tanh_std"]["N(0, 0.01²)"], r["tanh_std"]["Xavier"]
+    assert tiny[-1] < 0.01 * tiny[0]                      # collapse, layer after layer
+    assert all(b < a for a, b in zip(tiny, tiny[1:]))
+    assert xavier[-1] > 0.2 * xavier[0]                   # keeps its spread
+    he, rx = r["relu_std"]["He"], r["relu_std"]["Xavier"]
+    assert he[-1] / he[0] > 2 * rx[-1] / rx[0]
+    default = r["spread"]["default"][-1]
+    assert default > 0
+    for name in ("zero", "constant"):                     # symmetry never broken
+        assert max(r["spread"][name]) <= 1e-6 * default
+    assert r["val_accuracy"]["default"] > r["val_accuracy"]["zero"] + 0.2
+
+
+def test_optimizers(out):
+    r = result("optimizers", out)
+    saddle, ravine = r["surfaces"]["saddle"], r["surfaces"]["ravine"]
+    assert saddle["SGD"] > 0.5                            # still near the saddle (f − f* = 1 there)
+    assert saddle["Adam"] < 0.5 and saddle["RMSprop"] < 0.5
+    assert ravine["Momentum"] < ravine["SGD"] and ravine["Nesterov"] < ravine["SGD"]
+    for row in r["net"].values():
+        assert math.isfinite(row["final train loss"])
+    assert r["net"]["Adam"]["final train loss"] < math.log(10)
+
+
+def test_landscape(out):
+    r = result("landscape", out)
+    assert r["residual"]["non-convex fraction of the slice"] < r["plain"]["non-convex fraction of the slice"]
+    assert r["residual"]["val accuracy"] > r["plain"]["val accuracy"]
+
+
+def test_regularization(out):
+    r = result("regularization", out)
+    regs = r["regularizers"]
+    key = next(k for k in regs["L1"] if k.startswith("|w| <"))
+    assert regs["L1"][key] > 3 * regs["L2"][key]
+    assert regs["L1"]["mean |w|"] < regs["none"]["mean |w|"]
+    norms = {label: [p[2] for p in pts] for label, pts in r["weight_decay"].items()}
+    assert norms["Adam + L2"][-1] < norms["Adam + L2"][0]   # the decay shrinks the weights
+
+
+def test_dropout(out):
+    r = result("dropout", out)
+    eq_test, eq_train = r["equivalence"]
+    assert eq_test < 1e-4 and eq_train < 1e-4
+    for kind, pts in r["gaps"].items():
+        by_p = {p: lgap for p, _, lgap, _ in pts}
+        assert by_p[0.5] < by_p[0.0], kind
+
+
+def test_batchnorm(out):
+    r = result("batchnorm", out)
+    steps = {k: (v if v is not None else math.inf) for k, v in r["steps"].items()}
+    assert steps["BN before ReLU"] < steps["no BN"]
+    lr = r["largest_lr"]
+    assert lr["BN before ReLU"] is not None
+    assert lr["no BN"] is None or lr["BN before ReLU"] >= 10 * lr["no BN"]
+
+
+def test_depth(out):
+    r = result("depth", out)
+    rows = r["rows"]
+    deep = r["deep"]
+    assert rows[f"residual-{deep}"]["final train loss"] < rows[f"plain-{deep}"]["final train loss"]
+
+
+def test_cli_rejects_unknown_name(capsys):
+    with pytest.raises(SystemExit):
+        main(["no-such-experiment"])
+    assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_names_are_registered():
+    assert set(experiments.available()) <= set(experiments.EXPERIMENTS.values())
+    with pytest.raises(ValueError, match="unknown experiment"):
+        experiments.run("nope")
+    assert np.all(np.diff(sorted(experiments.EXPERIMENTS)) == 1)
