@@ -48,21 +48,29 @@ def rosenbrock(x, y):
     return (1 - x) ** 2 + 100 * (y - x * x) ** 2
 
 
-# name -> (function, start, minimum value, plot box, lr for SGD-family, lr for adaptive)
+# name -> (function, start, minimum value, plot box, steps (full, quick), goal: f − f* below which it is "reached")
 SURFACES = {
-    "ravine": (ravine, (-9.0, 1.2), 0.0, (-10, 10, -2, 2), 0.25, 0.3),
-    "saddle": (saddle, (-1.5, 1e-4), -1.0, (-2, 2, -2, 2), 0.02, 0.05),
-    "rosenbrock": (rosenbrock, (-1.5, 1.5), 0.0, (-2, 2, -1, 3), 5e-4, 0.05),
+    "ravine": (ravine, (-9.0, 1.2), 0.0, (-10, 10, -2, 2), (150, 40), 1e-3),
+    "saddle": (saddle, (-1.5, 1e-4), -1.0, (-2, 2, -2, 2), (300, 40), 0.5),
+    "rosenbrock": (rosenbrock, (-1.5, 1.5), 0.0, (-2, 2, -1, 3), (1500, 60), 1e-2),
 }
+# learning rate per surface and optimizer family; momentum methods get lr·(1 − β) so that their
+# long-run step equals plain SGD's (the fair comparison); Adam's lr is used by AdamW and NAdam
+SURFACE_LR = {
+    "ravine": {"SGD": 0.36, "Momentum": 0.036, "AdaGrad": 1.0, "RMSprop": 0.02, "Adam": 0.2},
+    "saddle": {"SGD": 0.02, "Momentum": 0.002, "AdaGrad": 0.2, "RMSprop": 0.005, "Adam": 0.05},
+    "rosenbrock": {"SGD": 1e-3, "Momentum": 1e-4, "AdaGrad": 0.5, "RMSprop": 2e-3, "Adam": 0.02},
+}
+FAMILY = {"SGD": "SGD", "Momentum": "Momentum", "Nesterov": "Momentum", "AdaGrad": "AdaGrad",
+          "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "Adam", "NAdam": "Adam"}
 
 
 def trajectory(surface, opt_name, steps):
-    """Points visited by optimizer ``opt_name`` on ``surface`` over ``steps`` steps (float64)."""
-    fn, start, _, _, lr_sgd, lr_adapt = SURFACES[surface]
+    """Points visited by optimizer ``opt_name`` on ``surface`` over ``steps`` steps (float64);
+    stops early when it leaves the plot box by far or the point is not finite."""
+    fn, start = SURFACES[surface][:2]
     cls, kw = OPTIMIZERS[opt_name]
-    lr = lr_sgd if cls is optim.SGD else lr_adapt
-    if opt_name == "AdaGrad":
-        lr *= 10          # AdaGrad's steps shrink as 1/√(Σg²): it starts with a larger lr
+    lr = SURFACE_LR[surface][FAMILY[opt_name]]
     p = nn.Parameter(np.array(start, dtype=np.float64))
     opt = cls([p], lr=lr, **kw)
     points = [np.array(start)]
@@ -78,17 +86,25 @@ def trajectory(surface, opt_name, steps):
     return np.array(points)
 
 
+def steps_to_goal(surface, pts):
+    """First step at which f − f* < the surface's goal (None if never)."""
+    fn, _, fmin, _, _, goal = SURFACES[surface]
+    gaps = fn(pts[:, 0], pts[:, 1]) - fmin
+    hit = np.flatnonzero(gaps < goal)
+    return int(hit[0]) if hit.size else None
+
+
 def _g(v):
     return f"{v:.2g}" if isinstance(v, float) else str(v)
 
 
 def run(cfg):
-    steps_2d = 60 if cfg.quick else 300
-    epochs = 5 if cfg.quick else 15
+    epochs = 3 if cfg.quick else 15
     data = common.load_data(cfg, n_train=400 if cfg.quick else None)
     folder = cfg.folder(NAME)
 
-    paths = {s: {o: trajectory(s, o, steps_2d) for o in OPTIMIZERS} for s in SURFACES}
+    steps = {s: v[4][1 if cfg.quick else 0] for s, v in SURFACES.items()}
+    paths = {s: {o: trajectory(s, o, steps[s]) for o in OPTIMIZERS} for s in SURFACES}
     curves, net_rows = {}, []
     for name, (cls, kw) in OPTIMIZERS.items():
         common.seed_all(cfg.seed)
@@ -100,22 +116,27 @@ def run(cfg):
 
     plt = common.plt()
     fig, axes = plt.subplots(2, 2, figsize=(14, 10.5))
-    surf_rows = []
-    for ax, (surface, (fn, start, fmin, box, *_)) in zip(axes.ravel(), SURFACES.items()):
+    surf_rows, reach_rows = [], []
+    for ax, (surface, (fn, start, fmin, box, _, goal)) in zip(axes.ravel(), SURFACES.items()):
         xs, ys = np.meshgrid(np.linspace(box[0], box[1], 200), np.linspace(box[2], box[3], 200))
         zs = fn(xs, ys)
         levels = np.quantile(zs, np.linspace(0, 1, 25) ** 2)
         ax.contour(xs, ys, zs, levels=np.unique(levels), cmap="Greys", linewidths=0.6)
-        row = {"surface": surface}
+        row, reach = {"surface": surface}, {"surface": f"{surface} (f − f* < {goal:g})"}
         for name, pts in paths[surface].items():
-            ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, label=name)
+            hit = steps_to_goal(surface, pts)
+            ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, marker=".", ms=2,
+                    label=f"{name} (lr {SURFACE_LR[surface][FAMILY[name]]:g}): "
+                          f"{hit if hit is not None else '>' + str(steps[surface])} steps")
             final = float(fn(*pts[-1])) - fmin
-            row[name] = final if len(pts) == steps_2d + 1 else "diverged"
+            row[name] = final if len(pts) == steps[surface] + 1 else "diverged"
+            reach[name] = hit if hit is not None else f"> {steps[surface]}"
         surf_rows.append(row)
+        reach_rows.append(reach)
         ax.plot(*start, "ko")
         ax.set_xlim(box[0], box[1])
         ax.set_ylim(box[2], box[3])
-        ax.set_title(f"{surface}: {steps_2d} steps from {start}")
+        ax.set_title(f"{surface}: {steps[surface]} steps from {start}; legend: steps to f − f* < {goal:g}")
         ax.legend(fontsize=7, loc="lower right")
     ax = axes[1, 1]
     for name, ys in curves.items():
@@ -133,18 +154,19 @@ def run(cfg):
     best = min(net_rows, key=lambda r: r["final train loss"])
     rank = sorted(net_rows, key=lambda r: r["final train loss"])
     adam_rank = [r["optimizer"] for r in rank].index("Adam") + 1
-    gap = {s: row for s, row in zip(SURFACES, surf_rows)}
+    gap = {s: row for s, row in zip(SURFACES, reach_rows)}
     outcome = (f"on {data.name} after {epochs} epochs the lowest training loss is {best['optimizer']}'s "
                f"({best['final train loss']:.3g}); Adam ranks {adam_rank}/8 (val accuracy "
                f"{next(r['val accuracy'] for r in net_rows if r['optimizer'] == 'Adam'):.3f}); "
-               f"on the ravine f − f* after {steps_2d} steps: SGD {_g(gap['ravine']['SGD'])}, momentum "
-               f"{_g(gap['ravine']['Momentum'])}, Adam {_g(gap['ravine']['Adam'])}; at the saddle (f − f* = 1 "
-               f"at the saddle point): SGD {_g(gap['saddle']['SGD'])}, momentum {_g(gap['saddle']['Momentum'])}, "
-               f"Adam {_g(gap['saddle']['Adam'])}; Rosenbrock: SGD {_g(gap['rosenbrock']['SGD'])}, "
-               f"Adam {_g(gap['rosenbrock']['Adam'])}")
+               "steps to the goal on the 2-D surfaces (ravine / saddle escape / Rosenbrock): " + "; ".join(
+                   f"{o} {gap['ravine'][o]} / {gap['saddle'][o]} / {gap['rosenbrock'][o]}"
+                   for o in ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam")))
     common.write_results(folder, TITLE, CLAIM,
-                         [(f"f − f* after {steps_2d} steps on the 2-D surfaces", surf_rows),
+                         [("steps until f − f* falls below the goal (saddle: escaped towards a minimum)", reach_rows),
+                          ("f − f* after the last step (" + ", ".join(f"{k} {v}" for k, v in steps.items()) + " steps)",
+                           surf_rows),
                           (f"MLP on {data.name}, batch 64, {epochs} epochs", net_rows)],
                          outcome, cfg, data.name)
     return {"outcome": outcome, "surfaces": {s: r for s, r in zip(SURFACES, surf_rows)},
+            "reach": {s: {k: (v if isinstance(v, int) else None) for k, v in r.items()} for s, r in zip(SURFACES, reach_rows)},
             "net": {r["optimizer"]: r for r in net_rows}, "paths": paths}
