@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test bench clean graphviz
+.PHONY: demo test bench clean graphviz experiments experiments-docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,14 @@ demo: $(STAMP) graphviz
 
 test: $(STAMP) graphviz
 	$(BIN)/python -m pytest tests
+
+# the lectures' experiments (docs/experiments.md): out/experiments/NAME/{figure.png,results.md}
+experiments: $(STAMP) graphviz
+	$(BIN)/python -m examples.experiments all
+
+# the same at full size, refreshing the figures and tables committed under docs/experiments/
+experiments-docs: $(STAMP) graphviz
+	$(BIN)/python -m examples.experiments all --docs docs/experiments
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py

@@ -125,3 +125,25 @@ def test_ensembles(out):
     assert r["ensemble"][-1] >= np.mean(r["single"])
     assert r["mc"][-1] > r["mc"][0]                                   # more masks, better
     assert r["agreement"] > 0.5
+
+
+def test_lr_schedules(out):
+    r = result("lr_schedules", out)
+    rows = r["rows"]
+    fixed = rows["fixed"]["val accuracy"]
+    assert max(rows["one-cycle"]["val accuracy"], rows["cyclical (triangular)"]["val accuracy"]) > fixed
+    lrs = r["lrs"]
+    assert max(lrs["one-cycle"]) > 5 * lrs["one-cycle"][0]                 # warms up to the peak
+    assert lrs["step (÷10 at 1/2, 3/4)"][-1] < 0.02 * lrs["fixed"][-1]
+    assert len(set(lrs["fixed"])) == 1
+    h = r["lr_history"]
+    assert min(h["lr"]) <= r["lr_suggestion"] <= max(h["lr"])
+    assert 0.5 <= r["momentum_suggestion"] <= 0.99
+
+
+def test_pretraining(out):
+    r = result("pretraining", out)
+    assert r["recon"] < r["baseline"]                 # the autoencoder learned something
+    assert r["gain"][0] > 0                          # with the fewest labels pretraining helps
+    assert r["gain"][0] > r["gain"][-1]              # and helps less with more labels
+
