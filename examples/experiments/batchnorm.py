@@ -66,18 +66,19 @@ def stable(data, width, depth, bn, lr, steps, seed):
 
 
 def run(cfg):
-    width, depth = (64, 4) if cfg.quick else (128, 8)
-    target, max_steps = (0.7, 100) if cfg.quick else (0.9, 1500)
+    width, depth = (64, 4) if cfg.quick else (64, 6)
+    target, max_steps = (0.7, 100) if cfg.quick else (0.9, 600)
     lr = 0.02
-    lrs = (0.01, 0.3, 3.0) if cfg.quick else (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-    lr_steps = 40 if cfg.quick else 200
+    lrs = (0.01, 0.3, 3.0) if cfg.quick else (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    lr_steps = 40 if cfg.quick else 100
     data = common.load_data(cfg, n_train=500 if cfg.quick else None)
     folder = cfg.folder(NAME)
     variants = {"no BN": None, "BN before ReLU": "before", "BN after ReLU": "after"}
 
     speed, curves = {}, {}
     for name, bn in variants.items():
-        speed[name], curves[name] = steps_to_target(data, width, depth, bn, lr, target, max_steps, cfg.seed)
+        speed[name], curves[name] = steps_to_target(data, width, depth, bn, lr, target, max_steps, cfg.seed,
+                                                    every=5 if cfg.quick else 10)
     stab = {name: [stable(data, width, depth, bn, x, lr_steps, cfg.seed) for x in lrs]
             for name, bn in variants.items()}
     largest = {name: max([x for x, (ok, _) in zip(lrs, res) if ok], default=None) for name, res in stab.items()}

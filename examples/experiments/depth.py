@@ -43,8 +43,8 @@ def cnn(data, channels, blocks, residual):
 
 def run(cfg):
     channels = 8 if cfg.quick else 16
-    shallow, deep = (1, 4) if cfg.quick else (2, 9)
-    epochs = 4 if cfg.quick else 15
+    shallow, deep = (1, 4) if cfg.quick else (2, 7)
+    epochs = 4 if cfg.quick else 10
     data = common.load_data(cfg, n_train=300 if cfg.quick else None, n_val=200 if cfg.quick else None)
     if data.image_shape[1] > 8:          # MNIST: 2×2 average pooling first keeps it affordable
         data = common.Data(*(_pool(a) if a.ndim == 2 and a.dtype == np.float32 else a for a in

@@ -84,9 +84,9 @@ def equivalence(model, p, x, seed, build):
 
 
 def run(cfg):
-    n_train, hidden, channels = (100, 64, 4) if cfg.quick else (300, 512, 32)
-    epochs = 12 if cfg.quick else 60
-    ps = (0.0, 0.5) if cfg.quick else (0.0, 0.1, 0.3, 0.5, 0.7)
+    n_train, hidden, channels = (100, 64, 4) if cfg.quick else (300, 256, 16)
+    epochs = 12 if cfg.quick else 40
+    ps = (0.0, 0.5) if cfg.quick else (0.0, 0.2, 0.5, 0.7)
     data = common.load_data(cfg, n_train=n_train)
     folder = cfg.folder(NAME)
     lr = 3e-3 if cfg.quick else 1e-3

@@ -43,8 +43,8 @@ def mc_dropout(model, x, samples, seed):
 
 
 def run(cfg):
-    k, hidden, epochs = (3, 64, 6) if cfg.quick else (10, 128, 30)
-    samples = 10 if cfg.quick else 100
+    k, hidden, epochs = (3, 64, 6) if cfg.quick else (5, 128, 15)
+    samples = 10 if cfg.quick else 50
     lr = 3e-3 if cfg.quick else 1e-3
     data = common.load_data(cfg, n_train=500 if cfg.quick else None)
     folder = cfg.folder(NAME)

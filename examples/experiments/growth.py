@@ -87,8 +87,8 @@ def fixed_run(data, units, epochs, seed):
 
 
 def run(cfg):
-    h0, max_units = 2, (6 if cfg.quick else 16)
-    epochs, patience = (20, 2) if cfg.quick else (80, 3)
+    h0, max_units = 2, (6 if cfg.quick else 12)
+    epochs, patience = (20, 2) if cfg.quick else (50, 3)
     data = common.load_data(cfg, n_train=400 if cfg.quick else None)
     folder = cfg.folder(NAME)
     hard, grown_at, model = grow_run(data, h0, max_units, epochs, patience, cfg.seed, hard_init=True)

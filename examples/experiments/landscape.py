@@ -49,8 +49,8 @@ def nonconvex_fraction(grid):
 
 
 def run(cfg):
-    blocks, width = (4, 32) if cfg.quick else (8, 64)
-    epochs, steps = (4, 7) if cfg.quick else (20, 19)
+    blocks, width = (4, 32) if cfg.quick else (6, 64)
+    epochs, steps = (4, 7) if cfg.quick else (15, 15)
     data = common.load_data(cfg, n_train=400 if cfg.quick else None, n_val=200 if cfg.quick else None)
     batch = (engine.tensor(data.x_val), engine.tensor(data.y_val))
     loss_fn = nn.CrossEntropyLoss()

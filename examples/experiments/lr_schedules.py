@@ -46,7 +46,7 @@ def batches(data, batch_size, seed):
 
 
 def run(cfg):
-    hidden, epochs = (64, 3) if cfg.quick else (128, 20)
+    hidden, epochs = (64, 3) if cfg.quick else (128, 10)
     data = common.load_data(cfg, n_train=400 if cfg.quick else None)
     folder = cfg.folder(NAME)
     steps_per_epoch = -(-len(data.x_train) // 64)
@@ -71,7 +71,7 @@ def run(cfg):
     model = make(data, hidden)
     loss_fn = nn.CrossEntropyLoss()
     loader = batches(data, 64, cfg.seed)
-    num_iter = 40 if cfg.quick else 150
+    num_iter = 40 if cfg.quick else 100
     finder = optim.LRFinder(model, optim.SGD(model.parameters(), lr=BASE_LR, momentum=0.9), loss_fn)
     lr_hist = finder.range_test(loader, start_lr=1e-4, end_lr=10, num_iter=num_iter)
     lr_hist = {k: list(v) for k, v in lr_hist.items()}

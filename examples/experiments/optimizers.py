@@ -99,7 +99,7 @@ def _g(v):
 
 
 def run(cfg):
-    epochs = 3 if cfg.quick else 15
+    epochs = 3 if cfg.quick else 8
     data = common.load_data(cfg, n_train=400 if cfg.quick else None)
     folder = cfg.folder(NAME)
 

@@ -18,7 +18,8 @@ CLAIM = ("pretraining on unlabelled data (an autoencoder) and fine-tuning on few
 
 
 def encoder(data, hidden, code):
-    return nn.Sequential(nn.Linear(data.n_features, hidden), nn.ReLU(), nn.Linear(hidden, code), nn.ReLU())
+    """Linear-ReLU-Linear to a linear code (a ReLU on the code leaves dead code units)."""
+    return nn.Sequential(nn.Linear(data.n_features, hidden), nn.ReLU(), nn.Linear(hidden, code))
 
 
 def few_labels(data, n, seed):
@@ -32,8 +33,8 @@ def few_labels(data, n, seed):
 
 def run(cfg):
     hidden, code = (64, 32) if cfg.quick else (256, 64)
-    ae_epochs, ft_steps = (10, 60) if cfg.quick else (40, 300)
-    labels = (20, 100) if cfg.quick else (10, 20, 50, 100, 200, 500, 1000)
+    ae_epochs, ft_steps = (20, 100) if cfg.quick else (30, 200)
+    labels = (20, 100) if cfg.quick else (10, 20, 50, 100, 300, 1000)
     data = common.load_data(cfg, n_train=500 if cfg.quick else None)
     labels = tuple(n for n in labels if n <= len(data.x_train))
     folder = cfg.folder(NAME)

@@ -31,8 +31,8 @@ def sparsity(model):
 
 
 def run(cfg):
-    n_train, hidden = (200, 64) if cfg.quick else (500, 256)
-    epochs = 8 if cfg.quick else 100
+    n_train, hidden = (200, 64) if cfg.quick else (500, 128)
+    epochs = 8 if cfg.quick else 50
     data = common.load_data(cfg, n_train=n_train)
     folder = cfg.folder(NAME)
     strength = 1e-3
@@ -52,7 +52,7 @@ def run(cfg):
         reg_rows.append(row)
         results[name.split("(")[0]] = row
 
-    decays = (0.0, 1e-1) if cfg.quick else (0.0, 1e-3, 1e-2, 1e-1, 1.0)
+    decays = (0.0, 1e-1) if cfg.quick else (0.0, 1e-2, 1e-1, 1.0)
     wd_rows, curves = [], {"Adam + L2": [], "AdamW": []}
     for wd in decays:
         for label, cls in (("Adam + L2", optim.Adam), ("AdamW", optim.AdamW)):
