@@ -112,3 +112,20 @@ def test_interpolation_rejects_mismatched_state():
     bad = {n: np.zeros((1,)) for n, _ in model.named_parameters()}
     with pytest.raises(ValueError, match=r"shape \(4, 3\)"):
         interpolate_losses(model, nn.MSELoss(), (x, y), bad)
+
+
+def test_plot_argument_errors():
+    model = _model(3, 4, 2, 0)
+    batch = (engine.randn(4, 3), engine.tensor(np.arange(4) % 2))
+    with pytest.raises(TypeError, match="model must be a Module"):
+        viz.plot_loss_landscape(3.0, nn.CrossEntropyLoss(), batch)
+    with pytest.raises(TypeError, match="loss_fn must be callable"):
+        viz.plot_loss_landscape(model, None, batch)
+    with pytest.raises(TypeError, match="batch must be a pair"):
+        viz.plot_loss_landscape(model, nn.CrossEntropyLoss(), batch[0])
+    for kw, msg in (({"steps": 10 ** 9}, "steps"), ({"steps": 2.5}, "steps"), ({"span": float("nan")}, "span"),
+                    ({"seed": -1}, "seed")):
+        with pytest.raises(ValueError, match=msg):
+            viz.plot_loss_landscape(model, nn.CrossEntropyLoss(), batch, **kw)
+    with pytest.raises(TypeError, match="start must be a state dict"):
+        viz.plot_loss_landscape(model, nn.CrossEntropyLoss(), batch, start=[1, 2])

@@ -15,6 +15,18 @@ import numpy as np
 __all__ = ["filter_normalized_direction", "interpolate_losses", "landscape_2d", "plot_loss_landscape"]
 
 
+def _check(model, loss_fn, batch):
+    """TypeError naming the argument unless model/loss_fn/batch look usable."""
+    if not (callable(model) and callable(getattr(model, "named_parameters", None))
+            and callable(getattr(model, "train", None))):
+        raise TypeError(f"model must be a Module (callable, with named_parameters() and train()), "
+                        f"got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise TypeError(f"batch must be a pair (x, y), got {type(batch).__name__}")
+
+
 def _params(model):
     return [(n, p) for n, p in model.named_parameters()]
 
@@ -83,7 +95,10 @@ def interpolate_losses(model, loss_fn, batch, start, end=None, alphas=None):
     """Loss at θ(α) = θ_start + α (θ_end − θ_start) for each α in ``alphas`` (default 25 points in
     [−0.5, 1.5]). ``start``/``end`` are state dicts (a model's ``state_dict()``; only parameter
     names are used); ``end`` defaults to the model's current parameters. Returns (alphas, losses)."""
-    alphas = np.linspace(-0.5, 1.5, 25) if alphas is None else np.asarray(alphas, dtype=np.float64)
+    _check(model, loss_fn, batch)
+    if not hasattr(start, "items") or (end is not None and not hasattr(end, "items")):
+        raise TypeError("start and end must be state dicts (name -> Tensor/array)")
+    alphas = np.linspace(-0.5, 1.5, 25) if alphas is None else np.asarray(alphas, dtype=np.float64).reshape(-1)
     names = [n for n, _ in _params(model)]
     current = {n: np.asarray(p.numpy(), dtype=np.float64).copy() for n, p in _params(model)}
     a, b = _arrays(start), (_arrays(end) if end is not None else current)
@@ -105,7 +120,11 @@ def interpolate_losses(model, loss_fn, batch, start, end=None, alphas=None):
 def landscape_2d(model, loss_fn, batch, d1, d2, xs, ys):
     """Loss at θ* + x·d1 + y·d2 on the grid ``xs`` × ``ys`` around the current parameters θ*;
     returns an array of shape (len(ys), len(xs)) (rows follow y, as ``contour`` expects)."""
+    _check(model, loss_fn, batch)
     theta = {n: np.asarray(p.numpy(), dtype=np.float64).copy() for n, p in _params(model)}
+    for name, d in (("d1", d1), ("d2", d2)):
+        if not hasattr(d, "keys") or set(d.keys()) != set(theta):
+            raise ValueError(f"landscape_2d: {name} must map every parameter name of the model to an array")
     grid = np.empty((len(ys), len(xs)))
     with _probing(model):
         for i, y in enumerate(ys):
@@ -124,6 +143,15 @@ def plot_loss_landscape(model, loss_fn, batch, start=None, steps=21, span=1.0, s
     2-D slice θ* + a·d1 + b·d2, a, b ∈ [−span, span] on a ``steps`` × ``steps`` grid, d1, d2
     filter-normalised random directions (seeds ``seed``, ``seed + 1``). ``log`` uses log-spaced
     contour levels. The model's parameters and train/eval mode are left as they were."""
+    _check(model, loss_fn, batch)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 3 <= steps <= 501:
+        raise ValueError(f"steps must be an integer in [3, 501], got {steps!r}")
+    if isinstance(span, bool) or not isinstance(span, (int, float)) or not 0 < span < float("inf"):
+        raise ValueError(f"span must be a positive finite number, got {span!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if start is not None and not hasattr(start, "items"):
+        raise TypeError(f"start must be a state dict or None, got {type(start).__name__}")
     from .plots import _finish, _plt
     plt = _plt()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(5.5, 4.5))[0]

@@ -55,14 +55,14 @@ def steps_to_target(data, width, depth, bn, lr, target, max_steps, seed, every=5
 
 
 def stable(data, width, depth, bn, lr, steps, seed):
-    """(stable?, mean training loss of the last 10 steps): stable means every loss finite and the
-    final loss below the first one (training did not blow up)."""
+    """(trains?, mean training loss of the last 10 steps): it trains when every loss is finite and
+    the final loss is below half of ln C (the loss of guessing uniformly among C classes)."""
     common.seed_all(seed)
     model = net(data, width, depth, bn)
     hist = common.train(model, data, optim.SGD(model.parameters(), lr=lr, momentum=0.9), 10 ** 6,
                         seed=seed, max_steps=steps, eval_every_epoch=False)
     tail = float(np.mean(hist["step_loss"][-10:]))
-    return (not hist["diverged"]) and tail < hist["step_loss"][0], tail
+    return (not hist["diverged"]) and tail < 0.5 * math.log(data.n_classes), tail
 
 
 def run(cfg):
@@ -97,17 +97,18 @@ def run(cfg):
     axes[1].axhline(math.log(data.n_classes), color="grey", ls=":", label="ln C (chance)")
     axes[1].set_xlabel("learning rate")
     axes[1].set_ylabel(f"training loss after {lr_steps} steps (clipped at 10)")
-    axes[1].set_title("stability against the learning rate")
+    axes[1].axhline(0.5 * math.log(data.n_classes), color="grey", ls="--", label="½ ln C (trains below)")
+    axes[1].set_title("which learning rates train")
     axes[1].legend()
     common.save_figure(fig, folder)
 
     rows = [{"net": name, f"steps to val acc ≥ {target}": speed[name] if speed[name] else f"> {max_steps}",
-             "largest stable lr": largest[name] if largest[name] else "none",
+             "largest lr that trains": largest[name] if largest[name] else "none",
              **{f"loss @ lr {x:g}": t for x, (_, t) in zip(lrs, stab[name])}} for name in variants]
     fmt = lambda s: str(s) if s else f"> {max_steps}"  # noqa: E731
     outcome = (f"steps to {target:.0%} validation accuracy: no BN {fmt(speed['no BN'])}, BN before ReLU "
-               f"{fmt(speed['BN before ReLU'])}, BN after ReLU {fmt(speed['BN after ReLU'])}; largest stable lr "
-               f"(of {', '.join(f'{x:g}' for x in lrs)}): no BN {largest['no BN']}, BN before "
+               f"{fmt(speed['BN before ReLU'])}, BN after ReLU {fmt(speed['BN after ReLU'])}; largest lr that trains "
+               f"(loss < ½ ln C after {lr_steps} steps; tried {', '.join(f'{x:g}' for x in lrs)}): no BN {largest['no BN']}, BN before "
                f"{largest['BN before ReLU']}, BN after {largest['BN after ReLU']}")
     common.write_results(folder, TITLE, CLAIM,
                          [(f"{depth} hidden ReLU layers of {width} units (PyTorch default init), batch 64",
