@@ -23,6 +23,15 @@ from .autograd_api import grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from . import distributed, graph  # distributed imports no MPI until init_process_group
+from . import accelerator, backends, cuda
+from .device import device
+from .upper import upper_package as _upper_package
+
+
+def __getattr__(name):
+    """``engine.nn``, ``engine.optim`` (and ``engine.nn.functional``): the packages above the
+    engine, once imported (``import nn``); the engine itself never imports them."""
+    return _upper_package(name)
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

@@ -1,10 +1,12 @@
-"""Tensor factories with PyTorch's names: ``tensor zeros ones full empty arange eye rand randn
-zeros_like ones_like randn_like``."""
+"""Tensor factories with PyTorch's names: ``tensor zeros ones full empty arange linspace eye rand
+randn randint randperm`` and the ``*_like`` forms. Each takes ``device=`` (only the CPU exists:
+another device raises ``RuntimeError``, see ``engine.device``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import dtypes
+from .device import check_device
 from .random import generator
 from .tensor import Tensor
 
@@ -26,8 +28,9 @@ def _float(dtype):
     return np.dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
 
 
-def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A new tensor holding a copy of ``data`` (lists, numbers, ndarrays, Tensors)."""
+    check_device(device)
     arr = np.array(dtypes.to_array(data, dtype), copy=True)
     return _make(arr, requires_grad)
 
@@ -37,35 +40,41 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return Tensor(arr)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """``data`` as a tensor, sharing memory when it already is an ndarray of that dtype."""
+    check_device(device)
     return data if isinstance(data, Tensor) and dtype is None else Tensor(data, dtype=dtype)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of zeros."""
+    check_device(device)
     return _make(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ones."""
+    check_device(device)
     return _make(np.ones(_shape(size), dtype=_float(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value`` (float32 for floats, int64 for ints, as PyTorch)."""
+    check_device(device)
     if dtype is None:
         dtype = dtypes.to_array(fill_value).dtype
     return _make(np.full(tuple(size), fill_value, dtype=dtype), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """An uninitialised tensor."""
+    check_device(device)
     return _make(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values start, start+step, … < end (int64 for integer arguments, else float32)."""
+    check_device(device)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -74,67 +83,79 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
+    check_device(device)
     return _make(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n×m identity matrix."""
+    check_device(device)
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """U[0, 1) samples from the library's generator."""
+    check_device(device)
     return _make(generator().random(_shape(size)).astype(_float(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """N(0, 1) samples from the library's generator."""
+    check_device(device)
     return _make(generator().standard_normal(_shape(size)).astype(_float(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
-    """Integers uniform in [low, high)."""
-    if high is None:
-        low, high = 0, low
-    return Tensor(generator().integers(low, high, size=tuple(size)).astype(dtype))
+def randint(low, high=None, size=None, dtype=np.int64, device=None, requires_grad=False) -> Tensor:
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    check_device(device)
+    if size is None:
+        if not isinstance(high, (tuple, list)):
+            raise TypeError("randint() needs size= (a tuple), e.g. randint(0, 10, (3,))")
+        low, high, size = 0, low, high
+    return _make(generator().integers(low, high, size=tuple(size)).astype(dtype), requires_grad)
 
 
-def randperm(n) -> Tensor:
+def randperm(n, dtype=np.int64, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1."""
-    return Tensor(generator().permutation(n).astype(np.int64))
+    check_device(device)
+    return _make(generator().permutation(n).astype(dtype), requires_grad)
 
 
-def _like(x, fn, dtype, requires_grad):
+def _like(x, fn, dtype, device, requires_grad):
+    check_device(device)
     return _make(fn(x.shape, dtype=np.dtype(dtype) if dtype is not None else x.dtype), requires_grad)
 
 
-def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Zeros with ``x``'s shape and dtype."""
-    return _like(x, np.zeros, dtype, requires_grad)
+    return _like(x, np.zeros, dtype, device, requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Ones with ``x``'s shape and dtype."""
-    return _like(x, np.ones, dtype, requires_grad)
+    return _like(x, np.ones, dtype, device, requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``fill_value`` with ``x``'s shape and dtype."""
+    check_device(device)
     return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
 
 
-def empty_like(x, dtype=None, requires_grad=False) -> Tensor:
+def empty_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uninitialised, with ``x``'s shape and dtype."""
-    return _like(x, np.empty, dtype, requires_grad)
+    return _like(x, np.empty, dtype, device, requires_grad)
 
 
-def rand_like(x, dtype=None, requires_grad=False) -> Tensor:
+def rand_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """U[0, 1) with ``x``'s shape and dtype."""
+    check_device(device)
     return _make(generator().random(x.shape).astype(dtype or x.dtype), requires_grad)
 
 
-def randn_like(x, dtype=None, requires_grad=False) -> Tensor:
+def randn_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """N(0, 1) with ``x``'s shape and dtype."""
+    check_device(device)
     return _make(generator().standard_normal(x.shape).astype(dtype or x.dtype), requires_grad)

@@ -218,18 +218,34 @@ class Tensor(Variable):
         """Self (NumPy handles memory layout)."""
         return self
 
-    # -- dtype conversion -------------------------------------------------------------------------
-    def to(self, dtype) -> "Tensor":
-        """Cast to ``dtype`` (differentiable between float dtypes)."""
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
-            return self
-        from .ops.cast import Cast
+    # -- device and dtype conversion (argument forms in engine.conversion) ---------------------
+    @property
+    def device(self):
+        """Where the data lives: always ``device(type='cpu')`` in this build."""
+        return _CPU
 
-        return Cast.apply(self, dtype)
+    is_cuda = False
 
-    type = to
-    astype = to
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``, ``to(device, dtype)``, ``to(other)``: self when nothing changes and
+        ``copy=False``, else a differentiable cast; a device this build lacks raises."""
+        return _conversion.tensor_to(self, args, kwargs)
+
+    def cpu(self) -> "Tensor":
+        """Self: the data already lives on the CPU."""
+        return self
+
+    def type(self, dtype=None, non_blocking=False):
+        """The type string (``'torch.FloatTensor'``) without argument, else a cast to ``dtype``."""
+        return _conversion.tensor_type(self, dtype, non_blocking)
+
+    def astype(self, dtype) -> "Tensor":
+        """Cast to ``dtype`` (NumPy's name; anything ``np.dtype`` accepts)."""
+        return _conversion.tensor_to(self, (np.dtype(dtype),), {})
+
+    def half(self):
+        """Cast to float16."""
+        return self.to(np.float16)
 
     def float(self):
         """Cast to float32."""
@@ -633,5 +649,7 @@ def _payload(x):
 Tensor._value_cls = Tensor
 Tensor._mutable = True  # in-place edits possible: track versions of saved values
 
+from . import conversion as _conversion  # noqa: E402
+from .device import CPU as _CPU  # noqa: E402
 from . import ops as _ops  # noqa: E402  (the ops import Tensor lazily)
 from .ops import _UFUNCS, _NONDIFF_UFUNCS  # noqa: E402

@@ -10,6 +10,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from engine import Tensor
+from engine.conversion import parse_to
 
 from .parameter import Parameter
 
@@ -231,6 +232,43 @@ class Module:
         """Turn gradient tracking of every parameter on or off."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
+        return self
+
+    # -- device and dtype (in place on parameters and buffers; returns self) -------------------------
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``: casts floating
+        parameters (and their grads) and buffers in place to ``dtype``; the only device is the CPU
+        (another raises RuntimeError); integer buffers keep their dtype. Returns self."""
+        req = parse_to(args, kwargs, "Module.to")
+        if req.dtype is not None and req.dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={req.dtype}")
+        return self._cast_floating(req.dtype) if req.dtype is not None else self
+
+    def cpu(self):
+        """Self (everything already lives on the CPU)."""
+        return self
+
+    def float(self):
+        """Cast floating parameters and buffers to float32 in place; returns self."""
+        return self._cast_floating(np.dtype(np.float32))
+
+    def double(self):
+        """Cast floating parameters and buffers to float64 in place; returns self."""
+        return self._cast_floating(np.dtype(np.float64))
+
+    def half(self):
+        """Cast floating parameters and buffers to float16 in place; returns self."""
+        return self._cast_floating(np.dtype(np.float16))
+
+    def _cast_floating(self, dtype):
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t is None or t.dtype.kind != "f" or t.dtype == dtype:
+                continue
+            t.data = t.data.astype(dtype)
+            t._vc[0] += 1
+            if t.grad is not None:
+                t.grad = Tensor(t.grad.numpy().astype(dtype))
         return self
 
     def zero_grad(self, set_to_none=True):
