@@ -19,10 +19,20 @@ from .ops import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip, concat
                   exp, expand, flatten, log, log_softmax, logsumexp, matmul, max, maximum, mean,
                   min, minimum, mul, neg, pad, permute, pow, relu, reshape, sigmoid, sin, softmax,
                   sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .ops.surface_methods import FUNCTIONS as _SURFACE_FUNCTIONS, install as _install_methods
+from .ops.linalg import addmm, bmm, dot, mm, mv, norm, t
+from .ops.tiling import chunk, flip, split, unbind
+from .ops.sorting import argsort, sort, topk
+from .ops.scan import cumsum, prod
+from .ops.logic import all, any, eq, ge, gt, le, lt, ne  # noqa: A004
+from .ops.gather import gather, index_select, masked_fill, scatter_add
+from .ops.rounding import ceil, floor, isfinite, isinf, isnan, nan_to_num, round, sign  # noqa: A004
 from .autograd_api import grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from . import distributed, graph  # distributed imports no MPI until init_process_group
+
+_install_methods(Tensor)
 from . import accelerator, backends, cuda
 from .device import device
 from .upper import upper_package as _upper_package

@@ -1,0 +1,139 @@
+"""Piecewise-constant and cleaning ops: ``floor ceil round sign`` (gradient 0 almost everywhere,
+as PyTorch), ``nan_to_num`` (gradient 1 where the input is finite, else 0) and the tests
+``isnan isinf isfinite`` (bool, no gradient)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+class _Flat(Function):
+    """Base of ops whose derivative is 0 wherever it exists: da = 0 · g."""
+
+    raw = True
+
+    @staticmethod
+    def backward(ctx, g, *rest):
+        return (g * 0,) + (None,) * len(ctx.needs_input_grad[1:])
+
+
+class Floor(_Flat):
+    """out = ⌊a⌋;  da = 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.floor(a)
+
+
+class Ceil(_Flat):
+    """out = ⌈a⌉;  da = 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.ceil(a)
+
+
+class Round(_Flat):
+    """out = a rounded to ``decimals`` places, halves to even (as PyTorch);  da = 0."""
+
+    @staticmethod
+    def forward(ctx, a, decimals):
+        return np.round(a, decimals)
+
+
+class Sign(_Flat):
+    """out = sign(a) ∈ {−1, 0, 1};  da = 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a)
+
+
+def _is_int(x) -> bool:
+    return x.dtype.kind in "biu"
+
+
+def floor(input):  # noqa: A002
+    """⌊x⌋ elementwise (integer tensors are returned unchanged, copied)."""
+    from . import _t
+
+    input = _t(input)
+    return input * 1 if _is_int(input) else Floor.apply(input)
+
+
+def ceil(input):  # noqa: A002
+    """⌈x⌉ elementwise (integer tensors are returned unchanged, copied)."""
+    from . import _t
+
+    input = _t(input)
+    return input * 1 if _is_int(input) else Ceil.apply(input)
+
+
+def round(input, decimals=0):  # noqa: A001,A002
+    """x rounded to ``decimals`` decimal places, ties to even."""
+    from . import _t
+
+    input = _t(input)
+    if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
+        raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
+    return input * 1 if _is_int(input) and decimals >= 0 else Round.apply(input, int(decimals))
+
+
+def sign(input):  # noqa: A002
+    """sign(x) elementwise: −1, 0 or 1 (bool stays bool)."""
+    from ..tensor import Tensor
+    from . import _t
+
+    input = _t(input)
+    if input.dtype == np.bool_:
+        return Tensor._wrap(input.numpy().copy())
+    return Sign.apply(input)
+
+
+class NanToNum(Function):
+    """out = a with NaN → nan, +inf → posinf, −inf → neginf;  da = g · [a finite]."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        ctx.meta = np.isfinite(a)
+        return np.nan_to_num(a, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.meta, None, None, None
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
+    """Replace NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's largest /
+    lowest finite value)."""
+    from . import _t
+
+    input = _t(input)
+    if _is_int(input):
+        return input * 1
+    return NanToNum.apply(input, nan, posinf, neginf)
+
+
+def _test(fn, input):  # noqa: A002
+    from ..tensor import Tensor
+    from . import _t
+
+    return Tensor._wrap(np.asarray(fn(_t(input).numpy())))
+
+
+def isnan(input):  # noqa: A002
+    """True where x is NaN (bool tensor, no gradient)."""
+    return _test(np.isnan, input)
+
+
+def isinf(input):  # noqa: A002
+    """True where x is +inf or −inf (bool tensor, no gradient)."""
+    return _test(np.isinf, input)
+
+
+def isfinite(input):  # noqa: A002
+    """True where x is neither NaN nor ±inf (bool tensor, no gradient)."""
+    return _test(np.isfinite, input)
