@@ -4,12 +4,16 @@
 fused Numba kernels of ``engine.kernels.optim_updates`` (compiled on the first ``step``).
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
+from .lbfgs import LBFGS
 from .lr_finder import LRFinder
 from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -22,5 +26,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'optim' has no attribute {name!r}")
 
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "LRFinder",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adadelta", "Adamax", "RAdam", "LBFGS", "LRFinder",
            "lr_scheduler", "clip_grad_norm_", "clip_grad_value_"]

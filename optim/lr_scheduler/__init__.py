@@ -7,6 +7,7 @@ the initial ``step()``, so the optimizer's lr is the epoch-0 value right after c
 closed form where one exists.  ``state_dict()`` holds only numbers, strings, lists and dicts.
 """
 from .base import LRScheduler
+from .chained import ChainedScheduler, PolynomialLR
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR, OneCycleLR
 from .plateau import ReduceLROnPlateau
@@ -15,4 +16,4 @@ from .simple import ConstantLR, ExponentialLR, LambdaLR, LinearLR, Multiplicativ
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
-           "OneCycleLR", "ReduceLROnPlateau", "SequentialLR"]
+           "OneCycleLR", "ReduceLROnPlateau", "SequentialLR", "PolynomialLR", "ChainedScheduler"]
