@@ -51,8 +51,10 @@ def tensor_picture(gnodes, roots, names, direction, show_shapes, show_saved, sho
                 lines += [f"{fmt_shape(s)} {fmt_dtype(d)}".strip()
                           for s, d in zip(g.output_shapes, g.output_dtypes or [None] * len(g.output_shapes))]
             if show_saved:
+                saved = ([fmt_shape(s) for s in g.saved_shapes] if show_shapes else
+                         [f"{len(g.saved_shapes)} value(s)"] if g.saved_shapes else [])
                 lines.append("saved: freed by backward()" if g.freed else
-                             "saved: " + (", ".join(fmt_shape(s) for s in g.saved_shapes) or "nothing"))
+                             "saved: " + (", ".join(saved) or "nothing"))
             nodes[key] = VNode(key, "op", html_label(op_title(fn, direction, False), lines),
                                COLORS["op"], gid=g.id, tooltip=f"{fn} (engine Function)")
             for i, inp in enumerate(g.inputs):
@@ -64,7 +66,7 @@ def tensor_picture(gnodes, roots, names, direction, show_shapes, show_saved, sho
             if fwd and show_inputs:
                 for i, shp, dt in g.const_inputs:
                     ckey = f"c{g.id}_{i}"
-                    nodes[ckey] = VNode(ckey, "input", html_label("input", [f"{fmt_shape(shp)} {fmt_dtype(dt)}"], bold=False),
+                    nodes[ckey] = VNode(ckey, "input", html_label("input", [_meta(shp, dt, show_shapes)], bold=False),
                                         COLORS["input"], style="dashed,rounded",
                                         tooltip="a tensor argument that needs no grad")
                     edges.append(VEdge(ckey, key, fmt_shape(shp) if show_shapes else ""))
@@ -72,7 +74,7 @@ def tensor_picture(gnodes, roots, names, direction, show_shapes, show_saved, sho
             v = g.value
             name = names.get(id(v))
             kind = "param" if name else "leaf"
-            lines = [f"{fmt_shape(getattr(v, 'shape', ()))} {fmt_dtype(getattr(v, 'dtype', None))}".strip()]
+            lines = [_meta(getattr(v, "shape", ()), getattr(v, "dtype", None), show_shapes)]
             status = None
             if g.id in stats:
                 norm, rms, finite = stats[g.id]
@@ -90,13 +92,18 @@ def tensor_picture(gnodes, roots, names, direction, show_shapes, show_saved, sho
         if root_g is None:
             continue
         okey = f"out{k}"
-        lines = [f"{fmt_shape(r.shape)} {fmt_dtype(r.dtype)}".strip()]
+        lines = [_meta(r.shape, r.dtype, show_shapes)]
         if getattr(r._data, "size", 0) == 1:
             lines.append(f"value {fmt_num(float(r._data.reshape(-1)[0]))}")
         nodes[okey] = VNode(okey, "output", html_label("output", lines), COLORS["output"],
                             tooltip="the root of the graph")
         edges.append(VEdge(f"n{root_g.id}", okey, fmt_shape(r.shape) if (show_shapes and fwd) else ""))
     return nodes, edges
+
+
+def _meta(shape, dtype, show_shapes) -> str:
+    """``"(2, 3) float32"``, or only the dtype when shapes are hidden (``show_shapes=False``)."""
+    return (f"{fmt_shape(shape)} {fmt_dtype(dtype)}" if show_shapes else fmt_dtype(dtype)).strip()
 
 
 def _edge_shape(src, output_nr):

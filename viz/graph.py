@@ -37,7 +37,9 @@ def draw_graph(root, direction="backward", show_shapes=True, params=None, show_s
       tensor is an edge labelled with its shape (``show_shapes``); tensor arguments that need no
       grad (the data ``x``) appear as dashed "input" nodes while the graph still holds them.
     * Leaves: parameters are named by their module path (``features.0.weight``) when ``params``
-      is a Module, a ``{name: tensor}`` dict or ``(name, tensor)`` pairs; always shape and dtype.
+      is a Module, a ``{name: tensor}`` dict or ``(name, tensor)`` pairs; with shape and dtype.
+    * ``show_shapes=False`` hides every shape (op outputs, edges, leaves, inputs, output, saved
+      values); dtypes stay.
     * After ``backward()`` (``show_grads``): the gradient norm of every leaf; NaN/Inf gradients
       red, exploding (RMS > ``grad_range[1]``) orange, vanishing (RMS < ``grad_range[0]`` or
       < 1e-3 × the largest leaf RMS) purple, with a legend.
