@@ -265,7 +265,7 @@ class Module:
         for t in list(self.parameters()) + list(self.buffers()):
             if t is None or t.dtype.kind != "f" or t.dtype == dtype:
                 continue
-            t.data = t.data.astype(dtype)
+            t._data = t._data.astype(dtype)
             t._vc[0] += 1
             if t.grad is not None:
                 t.grad = Tensor(t.grad.numpy().astype(dtype))
