@@ -114,6 +114,9 @@ def randint(low, high=None, size=None, dtype=np.int64, device=None, requires_gra
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint() needs size= (a tuple), e.g. randint(0, 10, (3,))")
         low, high, size = 0, low, high
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"randint(): {name} must be an int, got {v!r}")
     return _make(generator().integers(low, high, size=tuple(size)).astype(dtype), requires_grad)
 
 
@@ -123,7 +126,15 @@ def randperm(n, dtype=np.int64, device=None, requires_grad=False) -> Tensor:
     return _make(generator().permutation(n).astype(dtype), requires_grad)
 
 
+def _tensor(x, name):
+    """``x`` when it is a Tensor, else a TypeError (the ``*_like`` factories take a Tensor)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+    return x
+
+
 def _like(x, fn, dtype, device, requires_grad):
+    _tensor(x, fn.__name__ + "_like")
     check_device(device)
     return _make(fn(x.shape, dtype=np.dtype(dtype) if dtype is not None else x.dtype), requires_grad)
 
@@ -140,6 +151,7 @@ def ones_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``fill_value`` with ``x``'s shape and dtype."""
+    _tensor(x, "full_like")
     check_device(device)
     return _make(np.full(x.shape, fill_value, dtype=dtype or x.dtype), requires_grad)
 
@@ -151,11 +163,13 @@ def empty_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def rand_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """U[0, 1) with ``x``'s shape and dtype."""
+    _tensor(x, "rand_like")
     check_device(device)
     return _make(generator().random(x.shape).astype(dtype or x.dtype), requires_grad)
 
 
 def randn_like(x, dtype=None, device=None, requires_grad=False) -> Tensor:
     """N(0, 1) with ``x``'s shape and dtype."""
+    _tensor(x, "randn_like")
     check_device(device)
     return _make(generator().standard_normal(x.shape).astype(dtype or x.dtype), requires_grad)

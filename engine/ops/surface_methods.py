@@ -24,12 +24,12 @@ def _addmm(self, mat1, mat2, *, beta=1, alpha=1):
 
 def _type_as(self, other):
     """Cast to ``other``'s dtype."""
-    return self.to(other.dtype)
+    return self.to(linalg._tensor("type_as", "other", other).dtype)
 
 
 def _reshape_as(self, other):
     """Reshape to ``other``'s shape."""
-    return self.reshape(other.shape)
+    return self.reshape(linalg._tensor("reshape_as", "other", other).shape)
 
 
 def _format(self, spec):

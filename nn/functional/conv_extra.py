@@ -7,6 +7,7 @@ import numpy as np
 
 from engine import Function, Tensor
 
+from ..validation import tensor_arg
 from .conv import _kconv, _pair, conv2d
 
 __all__ = ["conv1d", "conv_transpose2d"]
@@ -30,6 +31,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Computed as ``conv2d`` on a height-1 image."""
     if not isinstance(input, Tensor):
         input = Tensor(input)  # noqa: A001
+    tensor_arg(weight, "weight", "conv1d")
+    tensor_arg(bias, "bias", "conv1d", optional=True)
     if input.ndim not in (2, 3) or weight.ndim != 3:
         raise ValueError(f"conv1d: expected a 3-D input (N, C, L) or 2-D unbatched input and a 3-D "
                          f"weight, got input {tuple(input.shape)} and weight {tuple(weight.shape)}")
@@ -85,6 +88,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     with respect to its input (same stride/padding/dilation/groups)."""
     if not isinstance(input, Tensor):
         input = Tensor(input)  # noqa: A001
+    tensor_arg(weight, "weight", "conv_transpose2d")
+    tensor_arg(bias, "bias", "conv_transpose2d", optional=True)
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)  # noqa: A001

@@ -9,6 +9,8 @@ from engine import Function, Tensor
 from engine.ops._util import run
 from engine.ops.indexing import IndexAdd
 
+from ..validation import tensor_arg
+
 __all__ = ["embedding"]
 
 
@@ -49,6 +51,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     """``weight[input]``: for integer ``input`` of any shape, the rows of ``weight (V, D)``, shape
     ``input.shape + (D,)``. ``padding_idx`` rows get no gradient; with ``max_norm`` the looked-up
     rows are first renormalised in place to at most that norm (as PyTorch)."""
+    tensor_arg(weight, "weight", "embedding")
     idx = input.numpy() if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: input must hold integer indices (int64), got dtype {idx.dtype}")

@@ -11,6 +11,7 @@ from engine.random import generator
 from ..functional.embedding import embedding
 from ..module import Module
 from ..parameter import Parameter
+from ..validation import size_arg
 
 __all__ = ["Embedding"]
 
@@ -25,7 +26,8 @@ class Embedding(Module):
                  device=None, dtype=None):
         super().__init__()
         check_device(device)
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings = size_arg(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = size_arg(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "

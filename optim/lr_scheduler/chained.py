@@ -36,10 +36,11 @@ class ChainedScheduler(LRScheduler):
         if len(schedulers) < 1:
             raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got "
                              "no scheduler.")
-        optimizer = optimizer or schedulers[0].optimizer
         for i, s in enumerate(schedulers):
             if not hasattr(s, "optimizer"):
                 raise TypeError(f"ChainedScheduler at index {i} should have `optimizer` as its attribute.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
                 raise ValueError("ChainedScheduler does not support `ReduceLROnPlateau` scheduler as it "
                                  "requires additional kwargs to be specified when calling `step`, but "
