@@ -38,18 +38,15 @@ from .device import device
 from .upper import upper_package as _upper_package
 
 
-def __getattr__(name):
-    """``engine.nn``, ``engine.optim`` (and ``engine.nn.functional``): the packages above the
-    engine, once imported (``import nn``); the engine itself never imports them."""
-    return _upper_package(name)
-
 __all__ = [name for name in dir() if not name.startswith("_")]
 
 
 def __getattr__(name):
-    """``engine.testing`` on first touch (it imports Hypothesis; ``import engine`` does not)."""
+    """``engine.testing`` on first touch (it imports Hypothesis; ``import engine`` does not);
+    ``engine.nn``, ``engine.optim`` (and so ``engine.nn.functional``): the packages above the
+    engine once they are imported (``import nn``) — the engine itself never imports them."""
     if name == "testing":
         import importlib
 
         return importlib.import_module(".testing", __name__)
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    return _upper_package(name)
