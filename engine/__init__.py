@@ -9,7 +9,7 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
 from .function import Function, Node
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
                         set_grad_enabled)
-from .random import manual_seed, seed
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
 from .scalar import Scalar
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
@@ -31,6 +31,7 @@ from .autograd_api import grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from . import distributed, graph  # distributed imports no MPI until init_process_group
+from . import utils  # engine.utils.data: PyTorch's torch.utils.data
 
 _install_methods(Tensor)
 from . import accelerator, backends, cuda

@@ -50,3 +50,63 @@ def seed() -> int:
     s = int(np.random.SeedSequence().entropy % (2 ** 63))
     manual_seed(s)
     return s
+
+
+class Generator:
+    """PyTorch's ``torch.Generator`` for CPU: an independent random stream to hand to samplers,
+    ``DataLoader(generator=...)`` and ``random_split``. ``manual_seed(n)`` reseeds it (and
+    returns it); ``get_state()``/``set_state(state)`` snapshot and restore it."""
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            raise RuntimeError(f"Generator: device {device!r} is not available in this build (only 'cpu')")
+        self.device = "cpu"
+        self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
+        self._rng = np.random.default_rng(self._seed)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Reseed this generator with ``seed``; returns ``self``."""
+        self._seed = int(seed)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from OS entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2 ** 63)))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        """The seed last given to ``manual_seed`` (or drawn at construction)."""
+        return self._seed
+
+    def get_state(self):
+        """The generator's state as a uint8 array (JSON of NumPy's bit-generator state)."""
+        return _state_bytes(self._rng)
+
+    def set_state(self, state) -> "Generator":
+        """Restore a state returned by ``get_state``."""
+        _set_state_bytes(self._rng, state)
+        return self
+
+
+def _state_bytes(rng: np.random.Generator) -> np.ndarray:
+    import json
+    return np.frombuffer(json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy()
+
+
+def _set_state_bytes(rng: np.random.Generator, state) -> None:
+    import json
+    try:
+        rng.bit_generator.state = json.loads(bytes(np.asarray(state, dtype=np.uint8)).decode())
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as e:
+        raise ValueError(f"set_state: not a generator state from get_state() ({e})") from None
+
+
+def get_rng_state():
+    """The library generator's state as a uint8 array (``torch.get_rng_state``)."""
+    return _state_bytes(generator())
+
+
+def set_rng_state(state) -> None:
+    """Restore the library generator from ``get_rng_state()`` (``torch.set_rng_state``)."""
+    _set_state_bytes(generator(), state)
