@@ -1,5 +1,5 @@
 """nn: Module, Parameter, layers, activations, losses, init, regularizers — built on engine."""
-from . import functional, init, models, parallel, regularizers, utils
+from . import data, functional, init, models, parallel, regularizers, utils
 from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential
 from .layers import *  # noqa: F401,F403
 from .module import Module
