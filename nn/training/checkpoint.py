@@ -71,6 +71,8 @@ def set_rng_state(state, generators=()):
     version, internal, gauss_next = state["python"]
     random.setstate((int(version), tuple(int(v) for v in np.asarray(internal)), gauss_next))
     saved = state.get("generators", [])
+    if not generators:
+        return
     if len(saved) != len(generators):
         raise ValueError(f"load_checkpoint: the checkpoint holds {len(saved)} generator states but "
                          f"{len(generators)} generators were given")
