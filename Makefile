@@ -25,6 +25,7 @@ graphviz:
 	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
 	  echo "note: Graphviz 'dot' not installed; viz will use graphviz-pure if present"; }
 
+# The main job on the bundled digits: a small CNN, progress bar, curves, LR finder, graph, checkpoint in out/.
 demo: $(STAMP) graphviz
 	$(BIN)/python examples/demo.py
 

@@ -31,7 +31,6 @@ from .autograd_api import grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from . import distributed, graph  # distributed imports no MPI until init_process_group
-from . import utils  # engine.utils.data: PyTorch's torch.utils.data
 
 _install_methods(Tensor)
 from . import accelerator, backends, cuda
@@ -43,11 +42,12 @@ __all__ = [name for name in dir() if not name.startswith("_")]
 
 
 def __getattr__(name):
-    """``engine.testing`` on first touch (it imports Hypothesis; ``import engine`` does not);
+    """``engine.testing`` (it imports Hypothesis) and ``engine.utils`` (``engine.utils.data``,
+    PyTorch's ``torch.utils.data``) on first touch (``import engine`` imports neither);
     ``engine.nn``, ``engine.optim`` (and so ``engine.nn.functional``): the packages above the
     engine once they are imported (``import nn``) — the engine itself never imports them."""
-    if name == "testing":
+    if name in ("testing", "utils"):
         import importlib
 
-        return importlib.import_module(".testing", __name__)
+        return importlib.import_module("." + name, __name__)
     return _upper_package(name)

@@ -9,7 +9,6 @@ naming the worker; a worker that dies or a ``timeout`` that expires raises ``Run
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
 import queue
 import time
 import weakref
@@ -29,12 +28,13 @@ class DataLoader:
     ``shuffle=True`` draws a new permutation each epoch from ``generator`` (or, if None, the
     library's generator, so ``engine.manual_seed`` makes it reproducible). ``batch_size=None``
     turns automatic batching off (one sample at a time through ``default_convert``).
-    ``pin_memory`` is accepted and has no effect on CPU."""
+    ``pin_memory``/``pin_memory_device`` are accepted and have no effect on CPU; batches always
+    come in order (also with ``in_order=False``, which permits but does not require reordering)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False):
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="", in_order=True):
         if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
             raise ValueError(f"num_workers option should be non-negative; use num_workers=0 to disable "
                              f"multiprocessing (got {num_workers!r})")
@@ -94,6 +94,7 @@ class DataLoader:
         self.prefetch_factor = (2 if prefetch_factor is None else int(prefetch_factor)) if num_workers else None
         self.persistent_workers = bool(persistent_workers)
         self.multiprocessing_context = multiprocessing_context
+        self.pin_memory_device, self.in_order = pin_memory_device, bool(in_order)
         self.collate_fn = collate_fn if collate_fn is not None else (
             default_collate if self._auto_collation else default_convert)
         self._pool = None
@@ -155,6 +156,7 @@ class _WorkerPool:
     _epochs = 0
 
     def __init__(self, loader, base_seed):
+        import multiprocessing as mp          # only when workers are asked for (import cost)
         ctx = loader.multiprocessing_context
         ctx = mp.get_context(ctx) if ctx is None or isinstance(ctx, str) else ctx
         self.results = ctx.Queue()

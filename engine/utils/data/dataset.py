@@ -136,7 +136,7 @@ def _lengths(n, lengths):
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split: lengths must not be empty")
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and all(0 <= f <= 1 for f in lengths) \
+    if math.isclose(sum(lengths), 1) and all(0 <= f <= 1 for f in lengths) \
             and not all(isinstance(f, Integral) for f in lengths):
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):     # the remainder, round-robin (PyTorch's rule)
