@@ -310,3 +310,31 @@ def test_loader_bad_samplers_at_iteration():
         DataLoader(_Stream(3), shuffle=True)
     with pytest.raises(ValueError, match="IterableDataset.*sampler"):
         DataLoader(_Stream(3), sampler=[0])
+
+
+class _Dies(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import os
+        if i == 2:
+            os._exit(3)
+        return np.float32(i)
+
+
+class _Slow(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        import time
+        time.sleep(3)
+        return np.float32(i)
+
+
+def test_dead_worker_and_timeout_raise():
+    with pytest.raises(RuntimeError, match=r"worker 1 \(pid \d+\) exited unexpectedly with exit code 3"):
+        list(DataLoader(_Dies(), batch_size=2, num_workers=2))
+    with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
+        list(DataLoader(_Slow(), batch_size=1, num_workers=1, timeout=0.5))

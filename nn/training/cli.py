@@ -4,7 +4,7 @@
 It loads the data (10% of the training split held out for validation, fixed seed), runs the
 sanity check on the initial loss, the LR range test, trains with ``fit`` (progress bar,
 OneCycle schedule stepped per batch, a resumable checkpoint after every epoch, CSV log),
-evaluates on the test split, then writes to ``--out``: ``history.png`` (loss/accuracy curves),
+evaluates on the test split (also after every epoch, for the record), then writes to ``--out``: ``history.png`` (loss/accuracy curves),
 ``lr_finder.png``, ``graph.svg`` (the model's backward graph), ``checkpoint.npz``,
 ``history.csv`` and ``metrics.json``; finally it reloads the checkpoint into a fresh model and
 checks that its predictions on the test split are identical."""
@@ -171,11 +171,16 @@ def main(argv=None):
               f"training with peak lr {lr:g}")
     import optim
     sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=args.epochs, steps_per_epoch=len(loader))
-    times, start = [], []
+    times, start, test_per_epoch = [], [], []
+
+    def _test_each_epoch(epoch, logs):        # eval mode + no_grad: no state or RNG is touched
+        times.append(time.perf_counter() - start[-1])
+        test_per_epoch.append(evaluate(model, test_loader, loss_fn)["accuracy"])
+
     callbacks = [ModelCheckpoint(os.path.join(args.out, "checkpoint.npz")),
                  CSVLogger(os.path.join(args.out, "history.csv"), append=args.resume is not None),
                  LambdaCallback(on_epoch_begin=lambda e, logs: start.append(time.perf_counter()),
-                                on_epoch_end=lambda e, logs: times.append(time.perf_counter() - start[-1]))]
+                                on_epoch_end=_test_each_epoch)]
     if args.patience is not None:
         callbacks.append(EarlyStopping(patience=args.patience, restore_best_weights=True))
     history = fit(model, loader, loss_fn=loss_fn, optimizer=opt, epochs=args.epochs, val_loader=val_loader,
@@ -197,7 +202,7 @@ def main(argv=None):
     metrics = {"dataset": args.dataset, "model": model_name, "optimizer": args.optimizer, "lr": lr,
                "epochs_run": len(history.epoch), "test_loss": test_metrics["loss"],
                "test_accuracy": test_metrics["accuracy"], "val_accuracy": history.history["val_accuracy"],
-               "seconds_per_epoch": times, "total_seconds": time.perf_counter() - t0,
+               "test_accuracy_per_epoch": test_per_epoch, "seconds_per_epoch": times, "total_seconds": time.perf_counter() - t0,
                "checkpoint_predictions_identical": bool(same)}
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
