@@ -11,7 +11,7 @@ def _group():
         from engine import distributed as dist
     except ImportError:
         return None
-    if getattr(dist, "is_available", lambda: True)() and dist.is_initialized() and dist.get_world_size() > 1:
+    if dist.is_initialized() and dist.get_world_size() > 1:      # is_initialized first: no MPI import
         return dist
     return None
 
