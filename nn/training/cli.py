@@ -202,7 +202,8 @@ def main(argv=None):
     metrics = {"dataset": args.dataset, "model": model_name, "optimizer": args.optimizer, "lr": lr,
                "epochs_run": len(history.epoch), "test_loss": test_metrics["loss"],
                "test_accuracy": test_metrics["accuracy"], "val_accuracy": history.history["val_accuracy"],
-               "test_accuracy_per_epoch": test_per_epoch, "seconds_per_epoch": times, "total_seconds": time.perf_counter() - t0,
+               "test_accuracy_per_epoch": test_per_epoch, "seconds_per_epoch": times,
+               "total_seconds": time.perf_counter() - t0,
                "checkpoint_predictions_identical": bool(same)}
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
