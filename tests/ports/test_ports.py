@@ -4,8 +4,8 @@ what changed: imports, and for mnist_cnn the data source) and checks that they l
 To keep ``make test`` short without editing the programs' text, the polynomial programs run with
 a module-global ``range`` that caps long loops at ``STEPS`` iterations (short ranges are
 untouched); the loss after ``STEPS`` steps must be below the loss after 1 step of the same seeded
-run. Programs that need parts other helpers are adding (``.data`` as a Tensor,
-``torch.autograd.Function``) are skipped, with the reason, until those land."""
+run. Programs that need parts other helpers are adding (``torch.autograd.Function``,
+``engine.utils.data``) are skipped, with the reason, until those land."""
 import builtins
 import random
 import re
@@ -38,6 +38,14 @@ def run(name, cap, capsys):
 
 def _data_is_a_tensor():
     return isinstance(engine.ones(1).data, engine.Tensor)
+
+
+def _has_utils_data():
+    try:
+        import engine.utils.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _has_autograd_function():
@@ -76,3 +84,13 @@ def test_regression_example_converges(capsys):
     g, lines = run("regression.py", 10 ** 9, capsys)
     assert g["loss"] < 1e-3 and lines[0].startswith("Loss: ")
     np.testing.assert_allclose(g["fc"].weight.numpy().ravel(), g["W_target"].numpy().ravel(), atol=0.1)
+
+
+@pytest.mark.skipif(not _has_utils_data(), reason="engine.utils.data is the train helper's part")
+def test_quickstart_learns_saves_and_loads(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the program writes model.pth into the working directory
+    g, lines = run("quickstart.py", 10 ** 9, capsys)
+    losses = [float(m.group(1)) for m in map(re.compile(r"Avg loss: (\S+)").search, lines) if m]
+    assert len(losses) == 5 and losses == sorted(losses, reverse=True) and losses[-1] < losses[0]
+    assert lines[0] == "Shape of X [N, C, H, W]:  (64, 1, 28, 28)"
+    assert (tmp_path / "model.pth").exists() and lines[-1].startswith("Predicted: ")
