@@ -64,3 +64,17 @@ def test_modules_draws_layers_that_run_on_their_input_shape(case):
         out = m(x)
         assert np.all(np.isfinite(out.numpy()))
         assert out.shape[0] == case.input_shape[0]  # every drawn layer keeps the batch dimension
+
+
+def test_nn_testing_is_an_attribute_that_imports_hypothesis_on_first_touch():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, nn\n"
+            "assert 'hypothesis' not in sys.modules, 'hypothesis imported by import nn'\n"
+            "assert nn.testing.check_module is sys.modules['nn.testing'].check_module\n"
+            "assert 'hypothesis' in sys.modules\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(nn.__file__))))
+    assert res.returncode == 0, res.stderr
