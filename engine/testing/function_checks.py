@@ -129,7 +129,8 @@ def _backward(outs, targets, grads, retain_graph=False, create_graph=False):
     if not used or not targets:
         return [None] * len(targets)
     return list(grad([o for o, _ in used], targets, grad_outputs=[g for _, g in used],
-                     retain_graph=retain_graph, create_graph=create_graph, allow_unused=True))
+                     retain_graph=retain_graph or create_graph, create_graph=create_graph,
+                     allow_unused=True))
 
 
 def _arrays(gs, targets):
@@ -261,8 +262,9 @@ def _check_double_backward(call, args, opts):
                                      f"if it has none)") from None
     hint = ""
     if not any(g.requires_grad for g in firsts):
-        hint = (" (backward's result is not connected to the graph under create_graph=True: write "
-                "backward with Tensor operations, or declare twice_differentiable = False)")
+        hint = (" (under create_graph=True backward's result is not connected to the inputs: if it "
+                "depends on them, write backward with Tensor operations, or declare "
+                "twice_differentiable = False)")
     targets = [args[i] for i in diff]
     analytic = analytic_jacobians(firsts, targets)
     for i, a in zip(diff, analytic):
