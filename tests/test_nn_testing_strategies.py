@@ -8,7 +8,7 @@ import engine
 import nn
 from nn.testing import Conv2dConfig, ModuleCase, conv2d_configs, modules
 
-SETTINGS = settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, max_examples=20, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
