@@ -140,6 +140,15 @@ def batches(n, batch_size, rng):
     return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
+def loader(x, y, batch_size, shuffle=False, seed=0):
+    """A ``DataLoader`` over ndarrays ``x``, ``y`` (for ``nn.training.fit``/``evaluate``); a
+    shuffling loader draws its order from its own generator seeded with ``seed``."""
+    from engine.utils.data import DataLoader, TensorDataset
+    generator = engine.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(TensorDataset(engine.tensor(x), engine.tensor(y)), batch_size=batch_size, shuffle=shuffle,
+                      generator=generator)
+
+
 def evaluate(model, x, y, loss_fn=None, batch_size=1024):
     """(mean loss, accuracy) of ``model`` on ndarrays ``x``, ``y`` in eval mode without grad;
     the model's train/eval mode is restored afterwards."""
