@@ -21,16 +21,18 @@ CLAIM = ("decaying or cyclical learning rates beat a fixed one; a cyclical LR / 
 BASE_LR, MAX_LR = 0.02, 0.2
 
 
-def schedules(opt, total):
-    """name -> scheduler (stepped once per optimizer step) for a run of ``total`` steps."""
+def schedules(total):
+    """name -> factory(optimizer) of the scheduler (stepped once per optimizer step) for a run of
+    ``total`` steps. Factories, because constructing a scheduler already sets the optimizer's lr
+    (and, for the cyclical ones, its momentum)."""
     return {
-        "fixed": None,
-        "step (÷10 at 1/2, 3/4)": S.MultiStepLR(opt, milestones=[total // 2, 3 * total // 4], gamma=0.1),
-        "exponential (→ 1 %)": S.ExponentialLR(opt, gamma=0.01 ** (1 / total)),
-        "cyclical (triangular)": S.CyclicLR(opt, base_lr=BASE_LR / 10, max_lr=MAX_LR,
-                                            step_size_up=max(1, total // 8)),
-        "SGDR (cosine restarts)": S.CosineAnnealingWarmRestarts(opt, T_0=max(1, total // 7), T_mult=2),
-        "one-cycle": S.OneCycleLR(opt, max_lr=MAX_LR, total_steps=total),
+        "fixed": lambda opt: None,
+        "step (÷10 at 1/2, 3/4)": lambda opt: S.MultiStepLR(opt, milestones=[total // 2, 3 * total // 4], gamma=0.1),
+        "exponential (→ 1 %)": lambda opt: S.ExponentialLR(opt, gamma=0.01 ** (1 / total)),
+        "cyclical (triangular)": lambda opt: S.CyclicLR(opt, base_lr=BASE_LR / 10, max_lr=MAX_LR,
+                                                        step_size_up=max(1, total // 8)),
+        "SGDR (cosine restarts)": lambda opt: S.CosineAnnealingWarmRestarts(opt, T_0=max(1, total // 7), T_mult=2),
+        "one-cycle": lambda opt: S.OneCycleLR(opt, max_lr=MAX_LR, total_steps=total),
     }
 
 
@@ -51,16 +53,17 @@ def run(cfg):
     folder = cfg.folder(NAME)
     steps_per_epoch = -(-len(data.x_train) // 64)
     total = epochs * steps_per_epoch
-    names = list(schedules(optim.SGD([nn.Parameter(np.zeros(1, np.float32))], lr=BASE_LR, momentum=0.9), total))
+    names = list(schedules(total))
     runs, rows = {}, []
     for name in names:
         common.seed_all(cfg.seed)
         model = make(data, hidden)
         opt = optim.SGD(model.parameters(), lr=BASE_LR, momentum=0.9)
-        sched = schedules(opt, total)[name]
-        lrs = []
+        sched = schedules(total)[name](opt)
+        lrs = [opt.param_groups[0]["lr"]]
         hist = common.train(model, data, opt, epochs, seed=cfg.seed, scheduler=sched,
                             on_step=lambda step, loss: lrs.append(opt.param_groups[0]["lr"]) and False)
+        lrs.pop()                       # the lr after the last step is never used
         runs[name] = (hist, lrs)
         rows.append({"schedule": name, "final train loss": hist["loss"][-1], "val accuracy": hist["val_accuracy"][-1],
                      "best val accuracy": max(hist["val_accuracy"]),
