@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test bench clean graphviz experiments experiments-docs
+.PHONY: demo test bench clean graphviz experiments experiments-docs mutation
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,3 +45,8 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# Mutation testing (mutmut, configured in pyproject's [tool.mutmut]); not part of `make test`.
+mutation: $(STAMP)
+	$(BIN)/pip install -q 'mutmut>=3.2'
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results | grep -v killed || true
