@@ -111,3 +111,33 @@ def test_deleting_the_state_after_replacing_data_recovers():
     o.step()
     # a fresh Adam step moves every element by lr (bias-corrected m/sqrt(v) = 1)
     np.testing.assert_allclose(new.numpy(), np.full(6, 0.9, np.float32), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["dtype", "contiguous", "readonly", "ndarray"])
+@pytest.mark.parametrize("make", [lambda ps: optim.Adam(ps, lr=0.1), lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.RMSprop(ps, lr=0.1), lambda ps: optim.Adagrad(ps, lr=0.1)])
+def test_each_state_problem_is_named_and_nothing_moves(kind, make):
+    """In-process twin of the subprocess test for the problems that cannot overrun memory: the
+    message names the entry and the problem, and no parameter or state changes."""
+    p = engine.Tensor(np.linspace(-1, 1, 6).astype(np.float32), requires_grad=True)
+    q = engine.Tensor(np.ones(3, np.float32), requires_grad=True)
+    o = make([q, p])
+    p.grad, q.grad = engine.Tensor(np.ones(6, np.float32)), engine.Tensor(np.ones(3, np.float32))
+    o.step()
+    key = next(k for k, v in o.state[p].items() if isinstance(v, np.ndarray))
+    good = o.state[p][key]
+    bad = {"dtype": good.astype(np.float64), "contiguous": np.repeat(good, 2)[::2],
+           "readonly": good.copy(), "ndarray": good.tolist()}[kind]
+    if kind == "readonly":
+        bad.flags.writeable = False
+    o.state[p][key] = bad
+    before = (np.array(p.numpy(), copy=True), np.array(q.numpy(), copy=True))
+    word = {"dtype": "has dtype float64, the parameter float32", "contiguous": "is not a writeable C-contiguous",
+            "readonly": "is not a writeable C-contiguous", "ndarray": "is a builtins.list, not an ndarray"}[kind]
+    with pytest.raises(RuntimeError, match=rf"state of parameter 1 in param group 0 .*'{key}' {word}"):
+        o.step()
+    np.testing.assert_array_equal(p.numpy(), before[0])
+    np.testing.assert_array_equal(q.numpy(), before[1])
+    o.state[p][key] = good            # repaired: steps again
+    o.step()
+    assert not np.array_equal(p.numpy(), before[0])

@@ -143,3 +143,20 @@ def test_optimizer_base_errors_name_the_type_and_the_shapes():
     opt2.step()                                         # a parameter without .grad is skipped
     np.testing.assert_allclose(p.numpy(), np.full(3, 0.9, np.float32))
     np.testing.assert_allclose(q.numpy(), np.zeros(2))
+
+
+def test_optimizer_repr_lists_every_group_and_hyper_parameter():
+    a, b = engine.ones(2, requires_grad=True), engine.ones(3, requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
+    text = repr(opt)
+    lines = text.splitlines()
+    assert lines[0] == "SGD (" and lines[-1] == ")"
+    g0, g1 = lines.index("Parameter Group 0"), lines.index("Parameter Group 1")
+    assert "    lr: 0.1" in lines[g0:g1] and "    lr: 0.5" in lines[g1:]
+    assert "    momentum: 0.9" in lines[g0:g1] and "    momentum: 0.9" in lines[g1:]
+    assert not any("params" in ln for ln in lines)
+    keys = [ln.split(":")[0].strip() for ln in lines[g0 + 1:g1]]
+    assert keys == sorted(keys)
+    assert repr(optim.optimizer.required) == "<required parameter>"
+    with pytest.raises(ValueError, match="required optimization parameter lr"):
+        optim.Optimizer([a], {"lr": optim.optimizer.required})
