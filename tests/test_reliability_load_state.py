@@ -142,3 +142,53 @@ def test_optimizer_state_round_trips_through_a_checkpoint(tmp_path):
     _, fresh = trained_optimizer("adam")
     fresh.load_state_dict(engine.load(tmp_path / "opt.npz"))
     same(opt_snapshot(fresh), opt_snapshot(opt))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (None, r"must be a dict with 'state' and 'param_groups'"),
+    ({"state": {}}, r"must be a dict with 'state' and 'param_groups'"),
+    ({"param_groups": []}, r"must be a dict with 'state' and 'param_groups'"),
+    ({"state": {}, "param_groups": [{"lr": 1}]}, r"\['param_groups'\] must be a list of dicts with a 'params' list"),
+    ({"state": [], "param_groups": [{"params": [0, 1, 2, 3]}]}, r"\['state'\] must be a dict"),
+    ({"state": {}, "param_groups": [{"params": [0]}, {"params": [1]}]}, r"different number of parameter groups"),
+    ({"state": {}, "param_groups": [{"params": [0]}]}, r"doesn't match the size of optimizer's group"),
+    ({"state": {}, "param_groups": [{"params": ["a", 1, 2, 3]}]}, r"parameter index 'a' is not an integer"),
+    ({"state": {0: 5}, "param_groups": [{"params": [0, 1, 2, 3]}]}, r"state\[0\] is a int, not a dict"),
+    ({"state": {0: {"step": "x"}}, "param_groups": [{"params": [0, 1, 2, 3]}]}, r"state\[0\]\['step'\]: expected a number"),
+    ({"state": {0: {"step": np.ones(2)}}, "param_groups": [{"params": [0, 1, 2, 3]}]}, r"expected a single number, got shape \(2,\)"),
+    ({"state": {0: {"exp_avg": np.ones(2, complex)}}, "param_groups": [{"params": [0, 1, 2, 3]}]}, r"real numeric array, got dtype complex128"),
+    ({"state": {0: {"exp_avg": np.ones(5)}}, "param_groups": [{"params": [0, 1, 2, 3]}]}, r"shape \(5,\) does not fit the parameter's shape \(4, 3\)"),
+])
+def test_optimizer_load_state_dict_messages_say_what_is_wrong(bad, message):
+    _, opt = trained_optimizer("adam")
+    before = opt_snapshot(opt)
+    with pytest.raises((ValueError, TypeError), match=message):
+        opt.load_state_dict(bad)
+    same(opt_snapshot(opt), before)
+    if isinstance(bad, dict) and "param_groups" in bad and "state" in bad and isinstance(bad["state"], dict) \
+            and bad["state"]:
+        assert "nothing changed" in str(pytest.raises((ValueError, TypeError), opt.load_state_dict, bad).value)
+
+
+def test_loaded_hyper_parameters_are_copies_and_tuples_stay_tuples():
+    _, opt = trained_optimizer("adam")
+    sd = opt.state_dict()
+    assert isinstance(sd["param_groups"][0]["betas"], list)          # JSON friendly
+    sd["param_groups"][0]["extra"] = [1, 2]
+    opt.load_state_dict(sd)
+    assert isinstance(opt.param_groups[0]["betas"], tuple)
+    sd["param_groups"][0]["extra"].append(3)                        # the caller's dict is not aliased
+    assert opt.param_groups[0]["extra"] == [1, 2]
+    assert opt.step() is None                                       # no closure: returns None
+
+
+def test_none_entries_and_single_tensor_groups_load():
+    model, opt = trained_optimizer("sgd")
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["momentum_buffer"] = None                        # an uninitialised buffer
+    opt.load_state_dict(sd)
+    assert opt.state[list(model.parameters())[0]]["momentum_buffer"] is None
+    extra = engine.ones(2, requires_grad=True)
+    opt.add_param_group({"params": extra, "lr": 0.5})               # a lone Tensor is a group of one
+    assert opt.param_groups[-1]["params"] == [extra] or opt.param_groups[-1]["params"][0] is extra
+    assert len(opt.param_groups[-1]["params"]) == 1
