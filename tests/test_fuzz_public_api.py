@@ -6,7 +6,7 @@ Module is then called on a fuzzed input, a constructed optimizer stepped, and Te
 fuzzed too. The only acceptable outcomes are a result or ValueError/TypeError/RuntimeError/
 IndexError (GradcheckError from the gradient checkers).
 
-Budget: ``EXAMPLES`` (20) examples per callable, derandomized, so every run makes the same ~4,000
+Budget: ``EXAMPLES`` (20) examples per callable, derandomized, so every run makes the same
 calls. Each package group runs in its own interpreter (in a scratch directory, since ``save``
 and the plots may write files): a crash fails that group's test, not the suite.
 """
