@@ -196,6 +196,15 @@ LAYERS = [
                                           nn.Softplus(), nn.Sigmoid(), nn.Tanh(), nn.GELU(),
                                           nn.Softmax(dim=1), nn.LogSoftmax(dim=1)), (2, 3)),
     ("Flatten-Identity", lambda: nn.Sequential(nn.Flatten(), nn.Identity()), (2, 2, 2)),
+    ("Conv1d", lambda: nn.Conv1d(2, 4, 3, stride=2, padding=1, groups=2), (2, 2, 5)),
+    ("ConvTranspose2d", lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1),
+     (2, 2, 3, 3)),
+    ("Upsample", lambda: nn.Sequential(nn.Upsample(scale_factor=2),
+                                       nn.Upsample(scale_factor=2, mode="bilinear")), (2, 1, 2, 3)),
+    ("Dropout1d", lambda: nn.Dropout1d(0.5), (2, 3, 4)),
+    ("more-activations", lambda: nn.Sequential(nn.SiLU(), nn.Mish(), nn.ReLU6(), nn.Hardtanh(),
+                                               nn.Hardswish(), nn.Hardsigmoid(), nn.LogSigmoid(),
+                                               nn.Softsign()), (2, 5)),
     ("ModuleList-ModuleDict", lambda: _Containers(), (2, 3)),
 ]
 
@@ -224,13 +233,25 @@ def test_losses_with_targets_pass_check_module():
     check_module(lambda: nn.CrossEntropyLoss(reduction="none"),
                  st.tuples(tensors(shape=(3, 4)), targets), max_examples=2)
     check_module(nn.NLLLoss, st.tuples(tensors(shape=(3, 4)), targets), max_examples=2)
+    check_module(lambda: nn.SmoothL1Loss(reduction="none"), ((3, 2), (3, 2)), max_examples=2)
+    check_module(lambda: nn.KLDivLoss(reduction="batchmean"), ((3, 2), (3, 2)), max_examples=2)
+
+
+def test_embedding_passes_and_its_padding_row_is_reported_as_gradient_free():
+    idx = tensors(shape=(2, 4), dtype=np.int64, elements=st.integers(0, 4))
+    check_module(lambda: nn.Embedding(5, 3), idx, max_examples=2)
+    # PyTorch documents that padding_idx's row gets no gradient: finite differences disagree
+    zeros = st.just(Tensor(np.zeros((2, 4), dtype=np.int64)))
+    with pytest.raises(GradientMismatch, match=r"parameter 'weight' \(eval mode\), element \(0, "):
+        check_module(lambda: nn.Embedding(5, 3, padding_idx=0), zeros, max_examples=1,
+                     checks=["gradient"])
 
 
 @settings(deadline=None, max_examples=30,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.nested_given])
 @given(case=modules())
 def test_every_drawn_builtin_layer_passes_check_module(case):
-    check_module(case.factory, case.input_shape, batch_independent=case.batch_independent,
+    check_module(case.factory, case.inputs, batch_independent=case.batch_independent,
                  max_examples=1)
 
 

@@ -2,7 +2,7 @@
 ``nn.testing.modules`` draws built-in layers that run on their input shapes."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import engine
 import nn
@@ -53,12 +53,15 @@ def test_conv2d_configs_match_pytorch(cfg):
 
 
 @SETTINGS
-@given(case=modules())
-def test_modules_draws_layers_that_run_on_their_input_shape(case):
+@given(case=modules(), data=st.data())
+def test_modules_draws_layers_that_run_on_their_input_shape(case, data):
     assert isinstance(case, ModuleCase) and repr(case).startswith(f"ModuleCase({case.name}")
     m = case.factory()
     assert isinstance(m, nn.Module)
-    x = engine.randn(*case.input_shape, dtype=engine.float64)
+    if case.input_strategy is not None:
+        x = data.draw(case.input_strategy)
+    else:
+        x = engine.randn(*case.input_shape, dtype=engine.float64)
     for mode in (True, False):
         m.train(mode)
         out = m(x)

@@ -80,19 +80,27 @@ def conv2d_configs(draw, max_batch=2, max_channels_per_group=3, max_groups=2, ma
 
 
 class ModuleCase(NamedTuple):
-    """A built-in layer to check: ``check_module(case.factory, case.input_shape)``."""
+    """A built-in layer to check: ``check_module(case.factory, case.inputs,
+    batch_independent=case.batch_independent)``. ``input_strategy`` is set for layers whose
+    input is not a float tensor of ``input_shape`` (e.g. Embedding's integer indices)."""
 
     name: str
     factory: Callable
     input_shape: tuple
     batch_independent: bool = True
+    input_strategy: object = None
+
+    @property
+    def inputs(self):
+        """What ``check_module`` takes: the input strategy, or else the input shape."""
+        return self.input_shape if self.input_strategy is None else self.input_strategy
 
     def __repr__(self):
         return f"ModuleCase({self.name}, input_shape={self.input_shape})"
 
 
-def _case(name, make, shape, batch_independent=True):
-    return ModuleCase(name, make, tuple(shape), batch_independent)
+def _case(name, make, shape, batch_independent=True, strategy=None):
+    return ModuleCase(name, make, tuple(shape), batch_independent, strategy)
 
 
 @st.composite
@@ -191,6 +199,46 @@ def _activation(draw):
 
 
 @st.composite
+def _surface(draw):
+    """Conv1d, ConvTranspose2d, Upsample, Dropout1d and Embedding (when this build has them)."""
+    names = [n for n in ("Conv1d", "ConvTranspose2d", "Upsample", "Dropout1d", "Embedding")
+             if hasattr(layers, n)]
+    if not names:
+        return draw(_linear())
+    name = draw(st.sampled_from(names))
+    n, g = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
+    k, s = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    if name == "Conv1d":
+        p, d = draw(st.integers(0, 1)), draw(st.integers(1, 2))
+        length = max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 3))
+        return _case(f"Conv1d({cin}, {cout}, {k}, stride={s}, padding={p}, dilation={d}, groups={g})",
+                     lambda: layers.Conv1d(cin, cout, k, stride=s, padding=p, dilation=d, groups=g),
+                     (n, cin, length))
+    if name == "ConvTranspose2d":
+        p = draw(st.integers(0, (k - 1) // 2))
+        op = draw(st.integers(0, s - 1))
+        side = draw(st.integers(1, 3))
+        return _case(f"ConvTranspose2d({cin}, {cout}, {k}, stride={s}, padding={p}, output_padding={op}, "
+                     f"groups={g})", lambda: layers.ConvTranspose2d(cin, cout, k, stride=s, padding=p,
+                                                                   output_padding=op, groups=g),
+                     (n, cin, side, side))
+    if name == "Upsample":
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        extra = {} if mode == "nearest" else {"align_corners": draw(st.booleans())}
+        return _case(f"Upsample(scale_factor=2, mode={mode!r}, {extra})",
+                     lambda: layers.Upsample(scale_factor=2, mode=mode, **extra), (n, 1, 2, 3))
+    if name == "Dropout1d":
+        return _case("Dropout1d(0.5)", lambda: layers.Dropout1d(0.5), (2, 3, 4))
+    from engine.testing import tensors
+
+    num, dim = draw(st.integers(2, 5)), draw(st.integers(1, 3))
+    shape = (n, draw(st.integers(1, 3)))
+    idx = tensors(shape=shape, dtype="int64", elements=st.integers(0, num - 1))
+    return _case(f"Embedding({num}, {dim})", lambda: layers.Embedding(num, dim), shape, True, idx)
+
+
+@st.composite
 def _composite(draw):
     i, h, o = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
     kind = draw(st.sampled_from(["mlp", "conv"]))
@@ -205,7 +253,9 @@ def _composite(draw):
 
 def modules():
     """A strategy for ``ModuleCase``\\ s: the built-in layers (linear, convolution, pooling,
-    dropout, normalization, activations, and small Sequential stacks) with valid constructor
-    arguments and an input shape they accept. ``check_module(case.factory, case.input_shape,
-    batch_independent=case.batch_independent)`` must pass for every one."""
-    return st.one_of(_linear(), _conv(), _pool(), _dropout(), _norm(), _activation(), _composite())
+    dropout, normalization, activations, Conv1d, ConvTranspose2d, Upsample, Embedding, and small
+    Sequential stacks) with valid constructor arguments and an input they accept.
+    ``check_module(case.factory, case.inputs, batch_independent=case.batch_independent)`` must
+    pass for every one (Embedding without ``padding_idx``: that row gets no gradient by design)."""
+    return st.one_of(_linear(), _conv(), _pool(), _dropout(), _norm(), _activation(), _surface(),
+                     _composite())
