@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .device import check_device, is_device_like
+from .ops.cast import Cast
 from .variable import Variable
 
 
@@ -84,8 +85,6 @@ def tensor_to(t, args, kwargs):
     dtype = req.dtype if req.dtype is not None else t.dtype
     if dtype == t.dtype and not req.copy:
         return t
-    from .ops.cast import Cast
-
     return Cast.apply(t, dtype)
 
 

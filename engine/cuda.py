@@ -1,6 +1,8 @@
 """``engine.cuda``: PyTorch's ``torch.cuda`` queries for a CPU-only build (no CUDA device)."""
 from __future__ import annotations
 
+from .device import check_device
+
 
 def is_available() -> bool:
     """False: this build runs on the CPU only."""
@@ -28,8 +30,6 @@ def manual_seed_all(seed) -> None:
 def synchronize(device=None) -> None:
     """Nothing to wait for on the CPU; raises like PyTorch only when a device is named."""
     if device is not None:
-        from .device import check_device
-
         check_device(device)
 
 
