@@ -27,6 +27,7 @@ import zipfile
 
 import numpy as np
 
+from .device import check_device
 from .tensor import Tensor
 
 FORMAT = "gradbricks-checkpoint"
@@ -293,11 +294,20 @@ def _load_safetensors(path):
     return out
 
 
-def load(path):
+def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save``, a plain ``.npz`` of arrays (as a flat dict) or a
     ``.safetensors`` file (as a flat dict). Anything else — not a zip, a corrupt or crafted
     manifest, a header declaring more data than the file holds, object/string/complex/datetime
-    arrays — raises ``ValueError`` naming the problem; nothing is ever unpickled."""
+    arrays — raises ``ValueError`` naming the problem; nothing is ever unpickled.
+
+    ``map_location`` (a device, ``"cpu"``, or a ``{"cuda:0": "cpu"}``-style dict), ``weights_only``
+    and ``mmap`` are PyTorch's arguments, accepted so ``torch.load(f, map_location=device,
+    weights_only=True)`` ports unchanged: every file loads onto the CPU and holds only weights, so
+    they change nothing; a map to a device this build lacks raises ``RuntimeError``."""
+    targets = map_location.values() if isinstance(map_location, dict) else (
+        () if map_location is None or callable(map_location) else (map_location,))
+    for target in targets:
+        check_device(target, "map_location")
     path = os.fspath(path)
     if _is_safetensors(path):
         return _load_safetensors(path)

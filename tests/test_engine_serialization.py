@@ -271,3 +271,15 @@ def test_manual_seed_makes_random_factories_reproducible(seed, shape):
     engine.manual_seed(seed + 1)
     third = draw()
     assert not all(np.array_equal(a, b) for a, b in zip(first[:2], third[:2]))
+
+
+def test_load_accepts_pytorchs_arguments(tmp_path):
+    """``torch.load(f, map_location=..., weights_only=True)`` ports unchanged; a map to a device
+    this build lacks raises naming the argument."""
+    path = tmp_path / "m.npz"
+    engine.save({"w": engine.tensor([1.0, 2.0])}, path)
+    for kwargs in ({"map_location": "cpu", "weights_only": True}, {"map_location": engine.device("cpu")},
+                   {"map_location": {"cuda:0": "cpu"}}, {"map_location": lambda s, loc: s, "mmap": False}):
+        np.testing.assert_array_equal(engine.load(path, **kwargs)["w"].numpy(), [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="map_location.*CPU only"):
+        engine.load(path, map_location="cuda")
