@@ -27,6 +27,8 @@ def get_default_dtype() -> np.dtype:
 def set_default_dtype(dtype) -> None:
     """Make Python floats become ``dtype`` (float32 or float64)."""
     global _default_float
+    if dtype is None:  # np.dtype(None) would silently mean float64
+        raise TypeError("set_default_dtype expects a floating dtype, got None")
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"set_default_dtype expects a floating dtype, got {dt}")

@@ -132,3 +132,10 @@ def test_comparisons_across_dtypes_return_bool(cmp):
         assert out.dtype == np.bool_
         np.testing.assert_array_equal(out.numpy(), f(np.asarray(a.numpy(), float),
                                                      np.asarray(getattr(b, "_data", b), float)))
+
+
+def test_set_default_dtype_refuses_none_and_non_floats():
+    for bad in (None, np.int64, "bool"):
+        with pytest.raises(TypeError, match="floating dtype"):
+            engine.set_default_dtype(bad)
+    assert engine.get_default_dtype() == np.float32
