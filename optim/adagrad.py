@@ -2,8 +2,42 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
+
+from engine.kernels.optim_updates import UpdateRule, chunk, kernel, view
 
 from .optimizer import Optimizer, _check
+
+
+def adagrad_reference(param, grad, sum, clr, weight_decay, eps, maximize):  # noqa: A002  (PyTorch's state name)
+    """One tensor, in place:  g ← −g (maximize);  g ← g + λw;  s ← s + g²;  w ← w − clr·g/(√s + ε),
+    with the per-tensor ``clr = η / (1 + (t − 1)·lr_decay)``."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    sum += g * g
+    param -= clr * (g / (np.sqrt(sum) + eps))
+
+
+@kernel
+def adagrad_kernel(sizes, cum, like, param, grad, sum, clr, weight_decay, eps, maximize):  # noqa: A002
+    """:func:`adagrad_reference` per element, over every tensor of a group (see optim_updates)."""
+    for c in prange(cum[-1]):
+        t, lo, hi = chunk(c, cum, sizes)
+        w = view(param, t, lo, hi, sizes, like)
+        gr = view(grad, t, lo, hi, sizes, like)
+        s = view(sum, t, lo, hi, sizes, like)
+        rate = clr[t]
+        for i in range(w.shape[0]):
+            g = -gr[i] if maximize else gr[i]
+            if weight_decay != 0:
+                g = g + weight_decay * w[i]
+            si = s[i] + g * g
+            s[i] = si
+            w[i] = w[i] - rate * (g / (np.sqrt(si) + eps))
+
+
+ADAGRAD_RULE = UpdateRule("adagrad", adagrad_kernel, adagrad_reference, state=("sum",), per_tensor=("clr",))
 
 
 class Adagrad(Optimizer):
@@ -36,7 +70,6 @@ class Adagrad(Optimizer):
         return st
 
     def _step_group(self, gi, group):
-        from engine.kernels.optim_updates import adagrad_update
         for params, grads, cache in self._buckets(gi, self._with_grad(group)):
             arrays, write_back = self._arrays(params)
             sums, clrs = [], []
@@ -45,6 +78,6 @@ class Adagrad(Optimizer):
                 st["step"] += 1
                 clrs.append(group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"]))
                 sums.append(st["sum"])
-            adagrad_update(arrays, grads, sums, clrs, weight_decay=group["weight_decay"],
-                           eps=group["eps"], maximize=group["maximize"], backend=self.backend, cache=cache)
+            ADAGRAD_RULE.update(param=arrays, grad=grads, sum=sums, clr=clrs, weight_decay=group["weight_decay"],
+                                eps=group["eps"], maximize=group["maximize"], backend=self.backend, cache=cache)
             write_back()

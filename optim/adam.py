@@ -1,11 +1,69 @@
-"""Adam (Kingma & Ba 2015) with bias correction, AMSGrad and coupled (L2) weight decay."""
+"""Adam (Kingma & Ba 2015) with bias correction, AMSGrad and coupled (L2) or decoupled weight decay."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numba import prange
+
+from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
 from .optimizer import Optimizer, _check, _check_betas
+
+
+def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, bias_correction2_sqrt,
+                   beta1, beta2, eps, weight_decay, decay, amsgrad, maximize):
+    """One tensor, in place (``max_exp_avg_sq`` is None unless amsgrad):
+
+        w ← decay·w  (AdamW: decay = 1 − ηλ, else 1);  g ← −g (maximize);  g ← g + λw (Adam's L2);
+        m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²;  v̂ ← max(v̂, v) (amsgrad) else v̂ = v;
+        w ← w − step_size · m / (√v̂ / √(1 − β₂ᵗ) + ε),   step_size = η / (1 − β₁ᵗ).
+    """
+    if decay != 1:
+        param *= decay
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
+    v = exp_avg_sq
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    param -= step_size * (exp_avg / (np.sqrt(v) / bias_correction2_sqrt + eps))
+
+
+@kernel
+def adam_kernel(sizes, cum, like, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size,
+                bias_correction2_sqrt, beta1, beta2, eps, weight_decay, decay, amsgrad, maximize):
+    """:func:`adam_reference` per element, over every tensor of a group (see optim_updates)."""
+    rest1, rest2 = one(like) - beta1, one(like) - beta2
+    for c in prange(cum[-1]):
+        t, lo, hi = chunk(c, cum, sizes)
+        w = view(param, t, lo, hi, sizes, like)
+        gr = view(grad, t, lo, hi, sizes, like)
+        m = view(exp_avg, t, lo, hi, sizes, like)
+        v = view(exp_avg_sq, t, lo, hi, sizes, like)
+        vmax = view(max_exp_avg_sq, t, lo, hi, sizes, like)
+        ss, bc2 = step_size[t], bias_correction2_sqrt[t]
+        for i in range(w.shape[0]):
+            wi = w[i] * decay
+            g = -gr[i] if maximize else gr[i]
+            if weight_decay != 0:
+                g = g + weight_decay * wi
+            mi = m[i] + rest1 * (g - m[i])
+            vi = beta2 * v[i] + rest2 * (g * g)
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                vi = np.maximum(vmax[i], vi)
+                vmax[i] = vi
+            w[i] = wi - ss * (mi / (np.sqrt(vi) / bc2 + eps))
+
+
+ADAM_RULE = UpdateRule("adam", adam_kernel, adam_reference, state=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+                       per_tensor=("step_size", "bias_correction2_sqrt"))
 
 
 class Adam(Optimizer):
@@ -29,7 +87,6 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, gi, group):
-        from engine.kernels.optim_updates import adam_update
         beta1, beta2 = group["betas"]
         lr, wd, amsgrad = group["lr"], group["weight_decay"], group["amsgrad"]
         decoupled = group.get("decoupled_weight_decay", False)
@@ -51,8 +108,9 @@ class Adam(Optimizer):
                 ms.append(st["exp_avg"])
                 vs.append(st["exp_avg_sq"])
                 vmax.append(st.get("max_exp_avg_sq"))
-            adam_update(arrays, grads, ms, vs, vmax, step_sizes, bc2s, beta1=beta1, beta2=beta2,
-                        eps=group["eps"], weight_decay=0.0 if decoupled else wd,
-                        decay=1 - lr * wd if decoupled else 1.0, amsgrad=amsgrad,
-                        maximize=group["maximize"], backend=self.backend, cache=cache)
+            ADAM_RULE.update(param=arrays, grad=grads, exp_avg=ms, exp_avg_sq=vs,
+                             max_exp_avg_sq=vmax if amsgrad else None, step_size=step_sizes,
+                             bias_correction2_sqrt=bc2s, beta1=beta1, beta2=beta2, eps=group["eps"],
+                             weight_decay=0.0 if decoupled else wd, decay=1 - lr * wd if decoupled else 1.0,
+                             amsgrad=amsgrad, maximize=group["maximize"], backend=self.backend, cache=cache)
             write_back()

@@ -2,8 +2,62 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
+
+from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
 from .optimizer import Optimizer, _check, _check_betas
+
+
+def nadam_reference(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_correction2, beta1, beta2,
+                    eps, weight_decay, decay, maximize):
+    """One tensor, in place:
+
+        w ← decay·w (decoupled: decay = 1 − ηλ);  g ← −g (maximize);  g ← g + λw (coupled L2);
+        m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²;  d = √(v / (1 − β₂ᵗ)) + ε;
+        w ← w + grad_coef·g/d + avg_coef·m/d,
+    with ``grad_coef = −η(1 − μₜ)/(1 − Πμ)`` and ``avg_coef = −ημₜ₊₁/(1 − Πμ·μₜ₊₁)``.
+    """
+    if decay != 1:
+        param *= decay
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
+    den = np.sqrt(exp_avg_sq / bias_correction2) + eps
+    param += grad_coef * (g / den)
+    param += avg_coef * (exp_avg / den)
+
+
+@kernel
+def nadam_kernel(sizes, cum, like, param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_correction2,
+                 beta1, beta2, eps, weight_decay, decay, maximize):
+    """:func:`nadam_reference` per element, over every tensor of a group (see optim_updates)."""
+    rest1, rest2 = one(like) - beta1, one(like) - beta2
+    for c in prange(cum[-1]):
+        t, lo, hi = chunk(c, cum, sizes)
+        w = view(param, t, lo, hi, sizes, like)
+        gr = view(grad, t, lo, hi, sizes, like)
+        m = view(exp_avg, t, lo, hi, sizes, like)
+        v = view(exp_avg_sq, t, lo, hi, sizes, like)
+        cg, ca, bc2 = grad_coef[t], avg_coef[t], bias_correction2[t]
+        for i in range(w.shape[0]):
+            wi = w[i] * decay
+            g = -gr[i] if maximize else gr[i]
+            if weight_decay != 0:
+                g = g + weight_decay * wi
+            mi = m[i] + rest1 * (g - m[i])
+            vi = beta2 * v[i] + rest2 * (g * g)
+            m[i] = mi
+            v[i] = vi
+            den = np.sqrt(vi / bc2) + eps
+            w[i] = (wi + cg * (g / den)) + ca * (mi / den)
+
+
+NADAM_RULE = UpdateRule("nadam", nadam_kernel, nadam_reference, state=("exp_avg", "exp_avg_sq"),
+                        per_tensor=("grad_coef", "avg_coef", "bias_correction2"))
 
 
 class NAdam(Optimizer):
@@ -29,7 +83,6 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, gi, group):
-        from engine.kernels.optim_updates import nadam_update
         beta1, beta2 = group["betas"]
         lr, wd, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
         decoupled = group["decoupled_weight_decay"]
@@ -53,7 +106,8 @@ class NAdam(Optimizer):
                 bc2.append(1 - beta2 ** step)
                 ms.append(st["exp_avg"])
                 vs.append(st["exp_avg_sq"])
-            nadam_update(arrays, grads, ms, vs, cg, ca, bc2, beta1=beta1, beta2=beta2, eps=group["eps"],
-                         weight_decay=0.0 if decoupled else wd, decay=1 - lr * wd if decoupled else 1.0,
-                         maximize=group["maximize"], backend=self.backend, cache=cache)
+            NADAM_RULE.update(param=arrays, grad=grads, exp_avg=ms, exp_avg_sq=vs, grad_coef=cg, avg_coef=ca,
+                              bias_correction2=bc2, beta1=beta1, beta2=beta2, eps=group["eps"],
+                              weight_decay=0.0 if decoupled else wd, decay=1 - lr * wd if decoupled else 1.0,
+                              maximize=group["maximize"], backend=self.backend, cache=cache)
             write_back()

@@ -9,8 +9,9 @@ the size where a second thread pays off for the skinny GEMMs of convolutions. Me
     64x576x2048  (ResNet 8x8 conv, 75M MAC)    1.64 / 1.71   vs  0.81 / 0.87
 
 The two-thread runs wait for the second thread at every call; on a busy machine that wait is a
-scheduler tick (4 ms), whence the medians. :func:`matmul` is ``np.matmul`` that, below
-:data:`SERIAL_MACS`, runs with OpenBLAS limited to one thread and then restores the previous count
+scheduler tick (4 ms), whence the medians. :func:`matmul` is ``np.matmul`` that, unless
+``_par.parallel_worth(macs, "gemm")`` (the project's one threshold mechanism, ~24M multiply-adds),
+runs with OpenBLAS limited to one thread and then restores the previous count
 (it never raises the count and never changes it outside the call; a nesting counter under a lock
 makes concurrent callers restore the user's value, not each other's). Other libraries' BLAS
 calls made *during* such a call from another thread would also see one thread (a speed effect
@@ -23,8 +24,7 @@ import threading
 
 import numpy as np
 
-#: GEMMs with fewer multiply-adds (M*N*K summed over the batch) than this run on one BLAS thread.
-SERIAL_MACS = 24_000_000
+from . import _par
 
 _lock = threading.Lock()
 _state = {"depth": 0, "saved": None}
@@ -67,7 +67,7 @@ def matmul(a, b, out=None):
     m, k = a.shape[-2], a.shape[-1]
     n = b.shape[-1]
     batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))) if a.ndim > 2 or b.ndim > 2 else 1
-    if batch * m * n * k >= SERIAL_MACS:
+    if _par.parallel_worth(batch * m * n * k, "gemm"):
         return np.matmul(a, b, out=out)
     api = _openblas()
     if not api:

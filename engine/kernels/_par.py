@@ -6,8 +6,14 @@ costs ~70-130 us per launch on the 2-core dev VM (vs ~2 us for OpenMP's spinning
 however fight OpenBLAS's): a 2M-element batch-norm forward took 0.45 ms serial vs 0.41 ms on two
 workqueue threads, and ResNet-20's batch norms (<= 0.5M elements) ran faster serially. So each
 kernel is compiled twice from one source -- ``parallel=True`` and serial (``prange`` is ``range``)
--- and :func:`pick` runs the serial twin below :data:`PARALLEL_MIN_ELEMENTS`. Each twin compiles
-lazily on its first use and is cached on disk under its own name.
+-- and :func:`pick` runs the serial twin below a size threshold. Each twin compiles lazily on its
+first use and is cached on disk under its own name.
+
+This is the project's ONE serial/parallel threshold mechanism: :data:`WORK_SCALE` says, per kind of
+work, how many times :data:`PARALLEL_MIN_ELEMENTS` a call needs before a second thread pays off,
+and :func:`parallel_worth` answers for Numba kernels (:func:`pick`) and for OpenBLAS GEMMs
+(``_blas.matmul``, whose work is counted in multiply-adds) alike. Setting
+``PARALLEL_MIN_ELEMENTS`` to 0 or to a huge number forces every kernel parallel or serial (tests).
 
 Threads. Numba's ``workqueue`` layer aborts the process when two threads launch parallel kernels
 at the same time (its launches release the GIL), so every parallel launch goes through
@@ -23,6 +29,25 @@ import numba as nb
 
 #: Kernels touching fewer elements than this run serially (no thread hand-off).
 PARALLEL_MIN_ELEMENTS = 1 << 20
+
+#: Per kind of work, the multiple of PARALLEL_MIN_ELEMENTS from which the parallel twin runs.
+WORK_SCALE = {
+    # pooling, im2col/col2im: one pass that does some index arithmetic per element
+    "elementwise": 1.0,
+    # batch norm: memory-bound sweeps gain less from a second thread (measured, 32x64x32x32 float32
+    # forward: 0.45 ms serial vs 0.41 ms on two workqueue threads)
+    "memory_bound": 4.0,
+    # fused optimizer updates: ~10 flops and 4-5 streams per element, worth it from 32k elements
+    "optimizer": 1 / 32,
+    # OpenBLAS GEMM, counted in multiply-adds M*N*K (see _blas): ~24M
+    "gemm": 23.0,
+}
+
+
+def parallel_worth(work, kind="elementwise") -> bool:
+    """True when ``work`` (elements, or multiply-adds for ``kind="gemm"``) is at least
+    ``WORK_SCALE[kind] * PARALLEL_MIN_ELEMENTS``."""
+    return work >= WORK_SCALE[kind] * PARALLEL_MIN_ELEMENTS
 
 
 def twins(fn, **flags):
@@ -51,13 +76,12 @@ class Locked:
     def __init__(self, dispatcher):
         self.dispatcher = dispatcher
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         with LAUNCH_LOCK:
-            return self.dispatcher(*args)
+            return self.dispatcher(*args, **kwargs)
 
 
-def pick(pair, elements, scale=1):
-    """The parallel twin (locked, see :class:`Locked`) for at least ``scale *``
-    :data:`PARALLEL_MIN_ELEMENTS` elements, else the serial one (``scale`` > 1 for memory-bound
-    kernels, which gain less from a second thread)."""
-    return Locked(pair[0]) if elements >= scale * PARALLEL_MIN_ELEMENTS else pair[1]
+def pick(pair, elements, kind="elementwise"):
+    """The parallel twin of ``pair`` (locked, see :class:`Locked`) when :func:`parallel_worth` says
+    so for ``elements``, else the serial one."""
+    return Locked(pair[0]) if parallel_worth(elements, kind) else pair[1]

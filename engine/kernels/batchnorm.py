@@ -13,9 +13,8 @@ import numpy as np
 from . import _par
 
 _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
-#: Batch norm is memory-bound: one pass per sweep, so the serial twin runs up to 4x the default
-#: size (measured, 32x64x32x32 float32 forward: 0.45 ms serial vs 0.41 ms on two workqueue threads).
-_SERIAL_SCALE = 4
+#: Batch norm is memory-bound: one pass per sweep (see _par.WORK_SCALE).
+_KIND = "memory_bound"
 
 
 def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):
@@ -118,7 +117,7 @@ def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, ru
     out = np.empty_like(x)
     if training:
         mean, invstd, var = (np.empty(c, x.dtype) for _ in range(3))
-        _par.pick(_bn_train_fwd, x3.size, _SERIAL_SCALE)(x3, w, b, float(eps), out.reshape(x3.shape), mean, invstd, var)
+        _par.pick(_bn_train_fwd, x3.size, _KIND)(x3, w, b, float(eps), out.reshape(x3.shape), mean, invstd, var)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var")
@@ -126,7 +125,7 @@ def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, ru
         var = np.asarray(running_var, x.dtype).reshape(c)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         scale = w * invstd
-        _par.pick(_bn_affine, x3.size, _SERIAL_SCALE)(x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
+        _par.pick(_bn_affine, x3.size, _KIND)(x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
     return out, mean, invstd, var
 
 
@@ -144,7 +143,7 @@ def batchnorm_backward(grad_out, x, weight, mean, invstd, training=True):
     gy = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(x3.shape)
     gx = np.empty_like(x)
     gw, gb = np.empty(c, x.dtype), np.empty(c, x.dtype)
-    _par.pick(_bn_bwd, x3.size, _SERIAL_SCALE)(gy, x3, w, np.ascontiguousarray(mean, x.dtype), np.ascontiguousarray(invstd, x.dtype),
+    _par.pick(_bn_bwd, x3.size, _KIND)(gy, x3, w, np.ascontiguousarray(mean, x.dtype), np.ascontiguousarray(invstd, x.dtype),
             bool(training), gx.reshape(x3.shape), gw, gb)
     return gx, gw, gb
 
