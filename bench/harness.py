@@ -29,6 +29,7 @@ class Workload:
     warmup: int = 3
     note: str = ""
     target: float | None = None  # the ratio (ours / peer) the issue asks for, shown for reference
+    per_call: int = 1  # steps each ``step()`` call runs; times are reported per step
 
 
 @dataclass
@@ -69,9 +70,9 @@ def run_workload(w: Workload, iters: int | None = None) -> Result:
             peer()
     a, b = [], []
     for _ in range(n):
-        a.append(_time_once(ours))
+        a.append(_time_once(ours) / w.per_call)
         if peer is not None:
-            b.append(_time_once(peer))
+            b.append(_time_once(peer) / w.per_call)
     return Result(
         name=w.name, group=w.group, peer_name=w.peer_name if peer else "-",
         ours_ms=statistics.median(a), peer_ms=statistics.median(b) if b else None,

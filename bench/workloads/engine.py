@@ -1,4 +1,5 @@
-"""Engine workloads: per-op dispatch overhead (vs PyTorch) and a 100k-op Scalar graph (vs micrograd)."""
+"""Engine workloads: per-op dispatch overhead (vs PyTorch); Scalar graphs vs micrograd: micrograd's own
+test graph (``test_more_ops``) and a ~99k-op MLP graph."""
 from __future__ import annotations
 
 import gc
@@ -88,6 +89,52 @@ def _scalar_micrograd():
     return step
 
 
+MORE_OPS_REPEAT = 200  # graphs per timed call (one graph takes tens of microseconds)
+
+
+def _more_ops(Value):
+    """micrograd's ``test/test_engine.py::test_more_ops`` graph, verbatim: build, then backward."""
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    return g, a, b
+
+
+def _more_ops_factory(value_class):
+    def factory():
+        Value = value_class()
+
+        def step():
+            for _ in range(MORE_OPS_REPEAT):
+                _more_ops(Value)
+
+        return step
+
+    return factory
+
+
+def _engine_scalar():
+    from engine import Scalar
+
+    return Scalar
+
+
+def _micrograd_value():
+    from micrograd.engine import Value
+
+    return Value
+
+
 def _scalar_peer():
     try:
         import micrograd  # noqa: F401
@@ -96,9 +143,20 @@ def _scalar_peer():
     return _scalar_micrograd
 
 
+def _has_micrograd():
+    try:
+        import micrograd  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 WORKLOADS = [
     Workload("dispatch: 1000 ops on 16 elems fwd+bwd", _dispatch_ours, _dispatch_torch,
-             group="engine", target=1.0, iters=30),
+             group="engine", target=0.8, iters=30),
+    Workload("Scalar: micrograd's test_more_ops graph", _more_ops_factory(_engine_scalar),
+             _more_ops_factory(_micrograd_value) if _has_micrograd() else None, peer_name="micrograd",
+             group="engine", target=0.5, iters=30, per_call=MORE_OPS_REPEAT),
     Workload("Scalar MLP graph: ~99k ops build+backward", _scalar_ours, _scalar_peer(),
-             peer_name="micrograd", group="engine", target=0.5, iters=20, warmup=1),
+             peer_name="micrograd", group="engine", target=0.5, iters=5, warmup=1),
 ]
