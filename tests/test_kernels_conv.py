@@ -1,5 +1,6 @@
 """engine.kernels.conv: Numba im2col/col2im + GEMM vs the plain-NumPy twin, finite differences, linearity."""
 import numpy as np
+import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from engine.kernels import conv as K
@@ -151,3 +152,19 @@ def test_same_size_channel_major_path_matches_reference(monkeypatch):
             for got, ref in zip(K.conv2d_backward(gy, x, wt, **kwargs),
                                 K.conv2d_backward_reference(gy, x, wt, **kwargs)):
                 np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("stride", [(2, 2), (2, 1), (3, 2)])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_strided_pointwise_conv_is_a_gemm_on_the_subsampled_input(stride, groups):
+    """1x1 strided convolutions (ResNet projection shortcuts) skip im2col; same results."""
+    rng = np.random.default_rng(stride[0] * 10 + stride[1] + groups)
+    x, wt = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 1, 1))
+    assert K._is_pointwise(K._setup(x, wt, stride, 0, 1, groups)[2])
+    out = K.conv2d_forward(x, wt, stride=stride, groups=groups)
+    np.testing.assert_allclose(out, K.conv2d_forward_reference(x, wt, stride=stride, groups=groups), rtol=1e-12,
+                               atol=1e-12)
+    gy = rng.standard_normal(out.shape)
+    for got, ref in zip(K.conv2d_backward(gy, x, wt, stride=stride, groups=groups),
+                        K.conv2d_backward_reference(gy, x, wt, stride=stride, groups=groups)):
+        np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)

@@ -1,0 +1,358 @@
+"""Winograd F(2x2, 3x3) convolution (Lavin & Gray 2015) for 3x3 / stride 1 / dilation 1 / groups 1.
+
+Each 2x2 block ("tile") of the output is computed from the 4x4 input patch that covers it:
+
+    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A        (one 4x4 elementwise product per (out, in) channel pair)
+
+with the constant matrices :data:`BT` (4x4), :data:`G` (4x3) and :data:`AT` (2x4) below. Summed over
+input channels, the 16 positions of the 4x4 product become 16 independent GEMMs
+``M[k] = U[k] @ V[k]`` with ``U[k] = (G g Gᵀ)[k]`` of shape ``(C_out, C_in)`` and
+``V[k] = (Bᵀ d B)[k]`` of shape ``(C_in, tiles)``: 16·C_out·C_in multiplies per 4 outputs instead
+of 36·C_out·C_in, i.e. 2.25x fewer than the direct (im2col) convolution, and the input transform
+writes 16/4 = 4 floats per input pixel instead of im2col's 9.
+
+Backward, with the gradient ``gy`` of the output:
+``dM[k] = (A gy Aᵀ)[k]`` (the adjoint of the output transform), ``dU[k] = Σ_tiles dM[k] V[k]ᵀ``,
+``grad_weight = Gᵀ dU G``, ``dV[k] = U[k]ᵀ dM[k]`` and ``grad_input`` = the scatter-add of
+``B dV Bᵀ`` over the (overlapping) input patches (the adjoint of the input transform).
+
+The four transforms are Numba loops, parallel over (sample, channel) planes, each with a
+plain-NumPy twin (``*_reference``) written with the matrices. Used for float32 only (float64 keeps
+the exact direct path); the error against the direct convolution is tested.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import _par
+from ._blas import matmul as _matmul
+
+#: Input transform Bᵀ (4x4), weight transform G (4x3), output transform Aᵀ (2x4).
+BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
+AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
+
+#: Samples per chunk: the transformed input of one chunk (16 * C * tiles floats) stays near this.
+CHUNK_BYTES = 4 << 20
+
+
+def tiles(ho, wo) -> tuple[int, int]:
+    """Number of 2x2 output tiles per column and row: ``(ceil(H_out/2), ceil(W_out/2))``."""
+    return (ho + 1) // 2, (wo + 1) // 2
+
+
+# --------------------------------------------------------------------------------- Numba kernels
+@nb.njit(inline="always")
+def _at(plane, y, x, h, w):
+    """plane[y, x], or 0 outside the plane (the zero padding)."""
+    return plane[y, x] if 0 <= y < h and 0 <= x < w else plane.dtype.type(0)
+
+
+def _input_transform(x, v, ph, pw, th, tw):
+    """v[4r + s, c, n*th*tw + i*tw + j] = (Bᵀ d B)[r, s], d = the 4x4 patch of x[n, c] at
+    (2i - pH, 2j - pW) (zero outside x). Unrolled into 16 scalars: with 4x4 scratch arrays the
+    loop ran 2x slower."""
+    n_, c_, h, w = x.shape
+    t_ = th * tw
+    for nc in nb.prange(n_ * c_):
+        n, c = nc // c_, nc % c_
+        xp = x[n, c]
+        for i in range(th):
+            y0 = 2 * i - ph
+            for j in range(tw):
+                x0 = 2 * j - pw
+                if y0 >= 0 and x0 >= 0 and y0 + 4 <= h and x0 + 4 <= w:
+                    d00, d01, d02, d03 = xp[y0, x0], xp[y0, x0 + 1], xp[y0, x0 + 2], xp[y0, x0 + 3]
+                    d10, d11, d12, d13 = xp[y0 + 1, x0], xp[y0 + 1, x0 + 1], xp[y0 + 1, x0 + 2], xp[y0 + 1, x0 + 3]
+                    d20, d21, d22, d23 = xp[y0 + 2, x0], xp[y0 + 2, x0 + 1], xp[y0 + 2, x0 + 2], xp[y0 + 2, x0 + 3]
+                    d30, d31, d32, d33 = xp[y0 + 3, x0], xp[y0 + 3, x0 + 1], xp[y0 + 3, x0 + 2], xp[y0 + 3, x0 + 3]
+                else:
+                    d00, d01 = _at(xp, y0, x0, h, w), _at(xp, y0, x0 + 1, h, w)
+                    d02, d03 = _at(xp, y0, x0 + 2, h, w), _at(xp, y0, x0 + 3, h, w)
+                    d10, d11 = _at(xp, y0 + 1, x0, h, w), _at(xp, y0 + 1, x0 + 1, h, w)
+                    d12, d13 = _at(xp, y0 + 1, x0 + 2, h, w), _at(xp, y0 + 1, x0 + 3, h, w)
+                    d20, d21 = _at(xp, y0 + 2, x0, h, w), _at(xp, y0 + 2, x0 + 1, h, w)
+                    d22, d23 = _at(xp, y0 + 2, x0 + 2, h, w), _at(xp, y0 + 2, x0 + 3, h, w)
+                    d30, d31 = _at(xp, y0 + 3, x0, h, w), _at(xp, y0 + 3, x0 + 1, h, w)
+                    d32, d33 = _at(xp, y0 + 3, x0 + 2, h, w), _at(xp, y0 + 3, x0 + 3, h, w)
+                # t = Bᵀ d, row by row: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
+                t00, t01, t02, t03 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
+                t10, t11, t12, t13 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
+                t20, t21, t22, t23 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
+                t30, t31, t32, t33 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
+                col = n * t_ + i * tw + j  # v = t B: the same combination along each row
+                v[0, c, col], v[1, c, col], v[2, c, col], v[3, c, col] = t00 - t02, t01 + t02, t02 - t01, t01 - t03
+                v[4, c, col], v[5, c, col], v[6, c, col], v[7, c, col] = t10 - t12, t11 + t12, t12 - t11, t11 - t13
+                v[8, c, col], v[9, c, col], v[10, c, col], v[11, c, col] = t20 - t22, t21 + t22, t22 - t21, t21 - t23
+                v[12, c, col], v[13, c, col], v[14, c, col], v[15, c, col] = t30 - t32, t31 + t32, t32 - t31, t31 - t33
+
+
+_input_transform = _par.twins(_input_transform)
+
+
+def _output_transform(m, out, th, tw):
+    """out[n, o, 2i + a, 2j + b] = (Aᵀ M A)[a, b] with M[r, s] = m[4r + s, o, n*th*tw + i*tw + j]
+    (outputs beyond H_out/W_out of the last tiles are dropped)."""
+    n_, o_, ho, wo = out.shape
+    t_ = th * tw
+    for no in nb.prange(n_ * o_):
+        n, o = no // o_, no % o_
+        u = np.empty((2, 4), out.dtype)
+        for i in range(th):
+            for j in range(tw):
+                col = n * t_ + i * tw + j
+                for s in range(4):  # u = Aᵀ M
+                    m0, m1, m2, m3 = m[s, o, col], m[4 + s, o, col], m[8 + s, o, col], m[12 + s, o, col]
+                    u[0, s] = m0 + m1 + m2
+                    u[1, s] = m1 - m2 - m3
+                for a in range(2):  # y = u A
+                    y = 2 * i + a
+                    if y >= ho:
+                        continue
+                    out[n, o, y, 2 * j] = u[a, 0] + u[a, 1] + u[a, 2]
+                    if 2 * j + 1 < wo:
+                        out[n, o, y, 2 * j + 1] = u[a, 1] - u[a, 2] - u[a, 3]
+
+
+_output_transform = _par.twins(_output_transform)
+
+
+def _output_adjoint(gy, dm, th, tw):
+    """The adjoint of :func:`_output_transform`: dm[4r + s, o, tile] = (A g Aᵀ)[r, s], g = the 2x2
+    block of gy at (2i, 2j) (zero beyond H_out/W_out)."""
+    n_, o_, ho, wo = gy.shape
+    t_ = th * tw
+    for no in nb.prange(n_ * o_):
+        n, o = no // o_, no % o_
+        u = np.empty((4, 2), gy.dtype)
+        for i in range(th):
+            for j in range(tw):
+                g00 = gy[n, o, 2 * i, 2 * j]
+                g01 = gy[n, o, 2 * i, 2 * j + 1] if 2 * j + 1 < wo else 0
+                g10 = gy[n, o, 2 * i + 1, 2 * j] if 2 * i + 1 < ho else 0
+                g11 = gy[n, o, 2 * i + 1, 2 * j + 1] if 2 * i + 1 < ho and 2 * j + 1 < wo else 0
+                # u = A g  (A = AT transposed: rows (1,0), (1,1), (1,-1), (0,-1))
+                u[0, 0], u[0, 1] = g00, g01
+                u[1, 0], u[1, 1] = g00 + g10, g01 + g11
+                u[2, 0], u[2, 1] = g00 - g10, g01 - g11
+                u[3, 0], u[3, 1] = -g10, -g11
+                col = n * t_ + i * tw + j
+                for r in range(4):  # dm = u Aᵀ
+                    dm[4 * r + 0, o, col] = u[r, 0]
+                    dm[4 * r + 1, o, col] = u[r, 0] + u[r, 1]
+                    dm[4 * r + 2, o, col] = u[r, 0] - u[r, 1]
+                    dm[4 * r + 3, o, col] = -u[r, 1]
+
+
+_output_adjoint = _par.twins(_output_adjoint)
+
+
+def _input_adjoint(dv, gx, ph, pw, th, tw):
+    """The adjoint of :func:`_input_transform`: gx[n, c] = Σ_tiles of (B dV Bᵀ) added into the 4x4
+    patch at (2i - pH, 2j - pW) (entries in the padding dropped). Overwrites gx."""
+    n_, c_, h, w = gx.shape
+    t_ = th * tw
+    for nc in nb.prange(n_ * c_):
+        n, c = nc // c_, nc % c_
+        gx[n, c] = 0
+        z = np.empty((4, 4), gx.dtype)
+        e = np.empty((4, 4), gx.dtype)
+        for i in range(th):
+            y0 = 2 * i - ph
+            for j in range(tw):
+                x0 = 2 * j - pw
+                col = n * t_ + i * tw + j
+                for r in range(4):
+                    for s in range(4):
+                        z[r, s] = dv[4 * r + s, c, col]
+                for s in range(4):  # e = B z  (B = BT transposed)
+                    e[0, s] = z[0, s]
+                    e[1, s] = z[1, s] - z[2, s] + z[3, s]
+                    e[2, s] = -z[0, s] + z[1, s] + z[2, s]
+                    e[3, s] = -z[3, s]
+                for r in range(4):  # patch = e Bᵀ, added into gx
+                    yy = y0 + r
+                    if yy < 0 or yy >= h:
+                        continue
+                    p0 = e[r, 0]
+                    p1 = e[r, 1] - e[r, 2] + e[r, 3]
+                    p2 = -e[r, 0] + e[r, 1] + e[r, 2]
+                    p3 = -e[r, 3]
+                    if x0 >= 0 and x0 + 4 <= w:
+                        gx[n, c, yy, x0] += p0
+                        gx[n, c, yy, x0 + 1] += p1
+                        gx[n, c, yy, x0 + 2] += p2
+                        gx[n, c, yy, x0 + 3] += p3
+                    else:
+                        for s, p in enumerate((p0, p1, p2, p3)):
+                            if 0 <= x0 + s < w:
+                                gx[n, c, yy, x0 + s] += p
+
+
+_input_adjoint = _par.twins(_input_adjoint)
+
+
+# --------------------------------------------------------------------------------- the convolution
+def weight_transform(weight):
+    """``U[4r + s, o, c] = (G g Gᵀ)[r, s]`` for ``g = weight[o, c]`` (3x3): shape ``(16, C_out, C_in)``."""
+    g = G.astype(weight.dtype)
+    u = np.einsum("ri,ocij,sj->rsoc", g, weight, g, optimize=True)
+    return np.ascontiguousarray(u.reshape(16, weight.shape[0], weight.shape[1]))
+
+
+def weight_transform_adjoint(du, shape):
+    """The adjoint of :func:`weight_transform`: ``grad_weight[o, c] = Gᵀ dU[:, o, c] G`` (3x3)."""
+    g = G.astype(du.dtype)
+    return np.einsum("ri,rsoc,sj->ocij", g, du.reshape(4, 4, shape[0], shape[1]), g, optimize=True)
+
+
+def _geometry(x, weight, padding):
+    n, c, h, w = x.shape
+    ph, pw = padding
+    ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
+    th, tw = tiles(ho, wo)
+    step = max(1, min(n, CHUNK_BYTES // max(1, 16 * max(c, weight.shape[0]) * th * tw * x.itemsize)))
+    return ho, wo, th, tw, [(a, min(n, a + step)) for a in range(0, n, step)], step
+
+
+def _buffer(rows, cols, dtype):
+    """An uninitialised ``(16, rows, cols)`` array whose 16 slabs are NOT a multiple of 4 KiB apart:
+    the transforms touch the 16 slabs at once, and 16 streams at 4 KiB-multiple distances all fall
+    into the same L1/L2 cache sets (measured: the input transform ran 10-15x slower)."""
+    size = np.dtype(dtype).itemsize
+    pad = ((64 - (rows * cols * size) % 4096) % 4096) // size
+    return np.empty(16 * (rows * cols + pad), dtype).reshape(16, rows * cols + pad)[:, :rows * cols].reshape(
+        16, rows, cols)
+
+
+def _check(x, weight, padding, name):
+    """Validate at the Python boundary: the kernels index without bounds checks."""
+    if not (isinstance(x, np.ndarray) and isinstance(weight, np.ndarray)):
+        raise TypeError(f"{name}: x and weight must be ndarrays")
+    if x.ndim != 4 or weight.ndim != 4 or weight.shape[2:] != (3, 3) or weight.shape[1] != x.shape[1]:
+        raise ValueError(f"{name}: expected x (N, C, H, W) and weight (C_out, C, 3, 3), got "
+                         f"{tuple(x.shape)} and {tuple(weight.shape)}")
+    if x.dtype != weight.dtype or x.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: x and weight must share a float32/float64 dtype, got {x.dtype}, {weight.dtype}")
+    ph, pw = padding
+    if min(ph, pw) < 0 or x.shape[2] + 2 * ph < 3 or x.shape[3] + 2 * pw < 3:
+        raise ValueError(f"{name}: input {tuple(x.shape)} with padding {tuple(padding)} is smaller than the 3x3 kernel")
+    return np.ascontiguousarray(x), np.ascontiguousarray(weight)
+
+
+def conv3x3_forward(x, weight, bias=None, padding=(1, 1)):
+    """``out[n, o, y, z] = bias[o] + Σ_{c,i,j} weight[o, c, i, j] · xpad[n, c, y + i, z + j]`` (3x3,
+    stride 1) by Winograd F(2x2, 3x3), in chunks of samples: input transform, 16 GEMMs, output
+    transform. Returns ``(N, C_out, H + 2pH − 2, W + 2pW − 2)`` in x's dtype."""
+    x, weight = _check(x, weight, padding, "conv3x3_forward")
+    n, c = x.shape[:2]
+    co = weight.shape[0]
+    ho, wo, th, tw, spans, step = _geometry(x, weight, padding)
+    u = weight_transform(weight)
+    out = np.empty((n, co, ho, wo), x.dtype)
+    for a, b in spans:
+        cols = (b - a) * th * tw
+        if a == 0 or b - a != step:  # (the last chunk may be smaller)
+            v, m = _buffer(c, cols, x.dtype), _buffer(co, cols, x.dtype)
+        _par.pick(_input_transform, v.size)(x[a:b], v, padding[0], padding[1], th, tw)
+        _matmul(u, v, out=m)
+        _par.pick(_output_transform, m.size)(m, out[a:b], th, tw)
+    if bias is not None:
+        out += np.asarray(bias, dtype=x.dtype).reshape(co, 1, 1)
+    return out
+
+
+def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True, True, True)):
+    """Gradients of :func:`conv3x3_forward`: ``(grad_input, grad_weight, grad_bias)`` (``None``
+    where ``needs_input_grad`` is False), by the adjoint transforms (see the module docstring)."""
+    x, weight = _check(x, weight, padding, "conv3x3_backward")
+    n, c, h, w = x.shape
+    co = weight.shape[0]
+    ho, wo, th, tw, spans, step = _geometry(x, weight, padding)
+    gy = np.ascontiguousarray(grad_out, dtype=x.dtype)
+    if gy.shape != (n, co, ho, wo):
+        raise ValueError(f"conv3x3_backward: grad_out {tuple(gy.shape)} does not match the output "
+                         f"{(n, co, ho, wo)}")
+    need = tuple(needs_input_grad) + (True,) * (3 - len(needs_input_grad))
+    u_t = weight_transform(weight).transpose(0, 2, 1) if need[0] else None
+    du = np.zeros((16, co, c), x.dtype) if need[1] else None
+    gx = np.empty_like(x) if need[0] else None
+    if need[0] or need[1]:
+        for a, b in spans:
+            cols = (b - a) * th * tw
+            if a == 0 or b - a != step:  # (the last chunk may be smaller)
+                v, dm = _buffer(c, cols, x.dtype), _buffer(co, cols, x.dtype)
+            _par.pick(_output_adjoint, dm.size)(gy[a:b], dm, th, tw)
+            if need[1]:
+                _par.pick(_input_transform, v.size)(x[a:b], v, padding[0], padding[1], th, tw)
+                du += _matmul(dm, v.transpose(0, 2, 1))
+            if need[0]:
+                _matmul(u_t, dm, out=v)
+                _par.pick(_input_adjoint, v.size)(v, gx[a:b], padding[0], padding[1], th, tw)
+    gw = weight_transform_adjoint(du, weight.shape).astype(x.dtype) if need[1] else None
+    gb = gy.sum(axis=(0, 2, 3)) if need[2] else None
+    return gx, gw, gb
+
+
+# --------------------------------------------------------------------------------- NumPy twins
+def _patches(x, ph, pw, th, tw):
+    """(N, C, th, tw, 4, 4): the 4x4 input patch of every tile (zero padding)."""
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), x.dtype)  # >= (H + 2pH, W + 2pW): x fits
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    win = np.lib.stride_tricks.sliding_window_view(xp, (4, 4), axis=(2, 3))
+    return win[:, :, ::2, ::2][:, :, :th, :tw]
+
+
+def input_transform_reference(x, ph, pw, th, tw):
+    """Twin of the input transform: ``V (16, C, N*th*tw)``, ``V[4r+s] = (Bᵀ d B)[r, s]``."""
+    d = _patches(x, ph, pw, th, tw)
+    bt = BT.astype(x.dtype)
+    v = np.einsum("ra,ncijab,sb->rscnij", bt, d, bt)
+    return v.reshape(16, x.shape[1], -1)
+
+
+def output_transform_reference(m, n, ho, wo, th, tw):
+    """Twin of the output transform: ``out (N, C_out, H_out, W_out)`` from ``M (16, C_out, N*th*tw)``."""
+    co = m.shape[1]
+    at = AT.astype(m.dtype)
+    mm = m.reshape(4, 4, co, n, th, tw)
+    y = np.einsum("ar,rsonij,bs->noiajb", at, mm, at).reshape(n, co, 2 * th, 2 * tw)
+    return np.ascontiguousarray(y[:, :, :ho, :wo])
+
+
+def conv3x3_forward_reference(x, weight, bias=None, padding=(1, 1)):
+    """Plain-NumPy twin of :func:`conv3x3_forward` (the same algorithm with the matrices)."""
+    n = x.shape[0]
+    ho, wo = x.shape[2] + 2 * padding[0] - 2, x.shape[3] + 2 * padding[1] - 2
+    th, tw = tiles(ho, wo)
+    m = np.matmul(weight_transform(weight), input_transform_reference(x, padding[0], padding[1], th, tw))
+    out = output_transform_reference(m, n, ho, wo, th, tw)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    return out
+
+
+def conv3x3_backward_reference(grad_out, x, weight, padding=(1, 1)):
+    """Plain-NumPy twin of :func:`conv3x3_backward` (all three gradients), with the adjoint
+    transforms written as matrix products."""
+    n, c, h, w = x.shape
+    co = weight.shape[0]
+    ho, wo = h + 2 * padding[0] - 2, w + 2 * padding[1] - 2
+    th, tw = tiles(ho, wo)
+    at, bt = AT.astype(x.dtype), BT.astype(x.dtype)
+    gyp = np.zeros((n, co, 2 * th, 2 * tw), x.dtype)
+    gyp[:, :, :ho, :wo] = grad_out
+    gt = gyp.reshape(n, co, th, 2, tw, 2)
+    dm = np.einsum("ar,noiajb,bs->rsonij", at, gt, at).reshape(16, co, -1)
+    v = input_transform_reference(x, padding[0], padding[1], th, tw)
+    gw = weight_transform_adjoint(np.matmul(dm, v.transpose(0, 2, 1)), weight.shape)
+    dv = np.matmul(weight_transform(weight).transpose(0, 2, 1), dm).reshape(4, 4, c, n, th, tw)
+    e = np.einsum("ra,rscnij,sb->ncijab", bt, dv, bt)  # (N, C, th, tw, 4, 4) patch gradients
+    gxp = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), x.dtype)
+    for a in range(4):
+        for b in range(4):
+            gxp[:, :, a:a + 2 * th:2, b:b + 2 * tw:2] += e[..., a, b]
+    ph, pw = padding
+    return gxp[:, :, ph:ph + h, pw:pw + w].copy(), gw, grad_out.sum(axis=(0, 2, 3))
