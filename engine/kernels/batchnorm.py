@@ -95,9 +95,17 @@ def _as3d(a, dtype=None):
     return a, a.reshape(a.shape[0], a.shape[1], -1)
 
 
+def _channel_vector(a, c, dtype, name):
+    """``a`` as a contiguous ``(C,)`` array of ``dtype``; ValueError naming ``name`` otherwise."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if a.size != c:
+        raise ValueError(f"batch_norm: {name} has shape {tuple(a.shape)}, expected ({c},) for {c} channels")
+    return a.reshape(c)
+
+
 def _params(weight, bias, c, dtype):
-    w = np.ones(c, dtype) if weight is None else np.ascontiguousarray(weight, dtype=dtype).reshape(c)
-    b = np.zeros(c, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype).reshape(c)
+    w = np.ones(c, dtype) if weight is None else _channel_vector(weight, c, dtype, "weight")
+    b = np.zeros(c, dtype) if bias is None else _channel_vector(bias, c, dtype, "bias")
     return w, b
 
 
@@ -121,8 +129,8 @@ def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, ru
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var")
-        mean = np.asarray(running_mean, x.dtype).reshape(c)
-        var = np.asarray(running_var, x.dtype).reshape(c)
+        mean = _channel_vector(running_mean, c, x.dtype, "running_mean")
+        var = _channel_vector(running_var, c, x.dtype, "running_var")
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         scale = w * invstd
         _par.pick(_bn_affine, x3.size, _KIND)(x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
@@ -140,11 +148,14 @@ def batchnorm_backward(grad_out, x, weight, mean, invstd, training=True):
     x, x3 = _as3d(x)
     c = x3.shape[1]
     w, _ = _params(weight, None, c, x.dtype)
-    gy = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(x3.shape)
+    gy = np.ascontiguousarray(grad_out, dtype=x.dtype)
+    if gy.shape != x.shape:
+        raise ValueError(f"batch_norm: grad_out has shape {tuple(gy.shape)}, expected the input's {tuple(x.shape)}")
+    mean, invstd = _channel_vector(mean, c, x.dtype, "mean"), _channel_vector(invstd, c, x.dtype, "invstd")
     gx = np.empty_like(x)
     gw, gb = np.empty(c, x.dtype), np.empty(c, x.dtype)
-    _par.pick(_bn_bwd, x3.size, _KIND)(gy, x3, w, np.ascontiguousarray(mean, x.dtype), np.ascontiguousarray(invstd, x.dtype),
-            bool(training), gx.reshape(x3.shape), gw, gb)
+    _par.pick(_bn_bwd, x3.size, _KIND)(gy.reshape(x3.shape), x3, w, mean, invstd, bool(training),
+                                       gx.reshape(x3.shape), gw, gb)
     return gx, gw, gb
 
 

@@ -12,7 +12,7 @@ import math
 import numba as nb
 import numpy as np
 
-from . import _par
+from . import _checks, _par
 
 _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
 
@@ -137,11 +137,17 @@ def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_m
 
 def maxpool2d_backward(grad_out, indices, input_shape):
     """``grad_input[n, c].flat[indices[n, c, y, z]] += grad_out[n, c, y, z]`` (zeros elsewhere)."""
-    gy = np.ascontiguousarray(grad_out)
-    if gy.dtype not in (np.float32, np.float64):
-        gy = gy.astype(np.float32)
-    gx = np.empty(tuple(input_shape), gy.dtype)
-    _par.pick(_max_bwd, gx.size)(gy, np.ascontiguousarray(indices, np.int64), gx)
+    gy = _checks.float_array(grad_out, "max_pool2d_backward", "grad_out")
+    shape = _checks.shape_4d(input_shape, "max_pool2d_backward", "input_shape")
+    ind = np.ascontiguousarray(indices, np.int64)
+    _checks.expect_shape(ind, gy.shape, "max_pool2d_backward", "indices")
+    if gy.ndim != 4 or gy.shape[:2] != shape[:2]:
+        raise ValueError(f"max_pool2d_backward: grad_out {tuple(gy.shape)} does not match input_shape {shape}")
+    if ind.size and (ind.min() < -1 or ind.max() >= shape[2] * shape[3]):  # -1: an all-padding window
+        raise ValueError(f"max_pool2d_backward: indices must lie in [-1, {shape[2] * shape[3]}) for planes "
+                         f"of {shape[2:]}, got [{ind.min()}, {ind.max()}]")
+    gx = np.empty(shape, gy.dtype)
+    _par.pick(_max_bwd, gx.size)(gy, ind, gx)
     return gx
 
 
@@ -197,12 +203,11 @@ def avgpool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avgpool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad=True, divisor_override=None):
     """``grad_input[window(y, z)] += grad_out[n, c, y, z] / D`` with the windows and ``D`` of the forward."""
-    gy = np.ascontiguousarray(grad_out)
-    if gy.dtype not in (np.float32, np.float64):
-        gy = gy.astype(np.float32)
-    gx = np.empty(tuple(input_shape), gy.dtype)
+    gy = _checks.float_array(grad_out, "avg_pool2d_backward", "grad_out")
+    gx = np.empty(_checks.shape_4d(input_shape, "avg_pool2d_backward", "input_shape"), gy.dtype)
     _, geo = _geometry(gx, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     kh, kw, sh, sw, ph, pw, _, _, ho, wo = geo
+    _checks.expect_shape(gy, gx.shape[:2] + (ho, wo), "avg_pool2d_backward", "grad_out")
     _par.pick(_avg, gx.size)(gx, gy, False, bool(count_include_pad), int(divisor_override or 0), kh, kw, sh, sw, ph, pw, ho, wo)
     return gx
 
@@ -261,10 +266,11 @@ def adaptive_avgpool2d_forward(x, output_size):
 
 def adaptive_avgpool2d_backward(grad_out, input_shape):
     """Each input pixel gets ``grad_out / bin_size`` from every bin that contains it."""
-    gy = np.ascontiguousarray(grad_out)
-    if gy.dtype not in (np.float32, np.float64):
-        gy = gy.astype(np.float32)
-    gx = np.empty(tuple(input_shape), gy.dtype)
+    gy = _checks.float_array(grad_out, "adaptive_avg_pool2d_backward", "grad_out")
+    gx = np.empty(_checks.shape_4d(input_shape, "adaptive_avg_pool2d_backward", "input_shape"), gy.dtype)
+    if gy.ndim != 4 or gy.shape[:2] != gx.shape[:2] or min(gy.shape[2:]) < 1:
+        raise ValueError(f"adaptive_avg_pool2d_backward: grad_out {tuple(gy.shape)} does not match "
+                         f"input_shape {gx.shape}")
     _par.pick(_adaptive, gx.size)(gx, gy, False)
     return gx
 
