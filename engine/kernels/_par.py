@@ -37,8 +37,10 @@ WORK_SCALE = {
     # batch norm: memory-bound sweeps gain less from a second thread (measured, 32x64x32x32 float32
     # forward: 0.45 ms serial vs 0.41 ms on two workqueue threads)
     "memory_bound": 4.0,
-    # fused optimizer updates: ~10 flops and 4-5 streams per element, worth it from 32k elements
-    "optimizer": 1 / 32,
+    # fused optimizer updates: a few flops and 4-5 streams per element, ~1 ns per element serially,
+    # so below ~256k elements the ~100 us workqueue wake-up costs more than the second thread saves
+    # (profile of the LeNet b=4 loop, 62k parameters: SGD's parallel launch was 40% of the step)
+    "optimizer": 1 / 4,
     # OpenBLAS GEMM, counted in multiply-adds M*N*K (see _blas): ~24M
     "gemm": 23.0,
 }

@@ -197,14 +197,14 @@ _input_adjoint = _par.twins(_input_adjoint)
 def weight_transform(weight):
     """``U[4r + s, o, c] = (G g Gᵀ)[r, s]`` for ``g = weight[o, c]`` (3x3): shape ``(16, C_out, C_in)``."""
     g = G.astype(weight.dtype)
-    u = np.einsum("ri,ocij,sj->rsoc", g, weight, g, optimize=True)
-    return np.ascontiguousarray(u.reshape(16, weight.shape[0], weight.shape[1]))
+    u = g @ weight @ g.T  # (C_out, C_in, 4, 4); matmul, not einsum: no path search per call
+    return np.ascontiguousarray(u.reshape(weight.shape[0], weight.shape[1], 16).transpose(2, 0, 1))
 
 
 def weight_transform_adjoint(du, shape):
     """The adjoint of :func:`weight_transform`: ``grad_weight[o, c] = Gᵀ dU[:, o, c] G`` (3x3)."""
     g = G.astype(du.dtype)
-    return np.einsum("ri,rsoc,sj->ocij", g, du.reshape(4, 4, shape[0], shape[1]), g, optimize=True)
+    return g.T @ du.reshape(4, 4, shape[0], shape[1]).transpose(2, 3, 0, 1) @ g
 
 
 def _geometry(x, weight, padding):
