@@ -6,8 +6,8 @@ SCRIPT = r"""
 import importlib, numba, sys
 import engine, nn, optim, viz
 mods = ["engine.kernels.conv", "engine.kernels.pool", "engine.kernels.batchnorm",
-        "engine.kernels.softmax_xent", "engine.kernels.optim_updates", "optim.sgd", "optim.adagrad",
-        "optim.rmsprop", "optim.adam", "optim.nadam"]
+        "engine.kernels.softmax_xent", "engine.kernels.winograd", "engine.kernels.optim_updates",
+        "optim.sgd", "optim.adagrad", "optim.rmsprop", "optim.adam", "optim.nadam"]
 found = compiled = 0
 for name in mods:
     m = importlib.import_module(name)
