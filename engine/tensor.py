@@ -188,6 +188,20 @@ class Tensor(Variable):
     def __hash__(self):
         return id(self)
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy`` of a leaf (PyTorch's rule: non-leaves refuse): a new tensor of the same
+        class with copied data, ``requires_grad`` and ``.grad`` (``copy.deepcopy(model)`` uses it)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol; call .detach() first")
+        out = _new(type(self))
+        Tensor.__init__(out, self._data.copy())
+        out.requires_grad = self.requires_grad
+        memo[id(self)] = out
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        return out
+
     # -- graph controls -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
         """Turn gradient tracking on or off for a leaf (in place); returns self."""
