@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd_api import grad as _grad
+from .differentiate import grad as _grad
 from .grad_mode import enable_grad, no_grad
 from .variable import Variable
 

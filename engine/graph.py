@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .function import Node
+from .node import Node
 from .variable import Variable
 
 

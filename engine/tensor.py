@@ -1,14 +1,22 @@
 """``Tensor``: an ndarray payload (``._data``) plus its place in the autograd graph.
 
-Arithmetic operators, NumPy ufuncs (``np.exp(t)`` via ``__array_ufunc__``) and the methods below
-all dispatch to the built-in Functions in ``engine.ops``.
+Arithmetic operators, NumPy ufuncs (``np.exp(t)`` via ``__array_ufunc__``) and the op methods
+(``x.exp()``, ``x.sum(dim)``: made from ``engine.ops.TABLE`` below the class) all dispatch to the
+built-in Functions in ``engine.ops``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import conversion as _conversion
 from . import dtypes
+from .device import CPU as _CPU
 from .function import apply_small as _small
+from .grad_mode import STATE
+from .ops import NONDIFF_UFUNCS, PROPERTIES, TABLE, UFUNCS, Abs, Add, Div, Matmul, Mul, Neg, Pow, Sub
+from .ops._util import payload as _payload
+from .ops.indexing import getitem, payload_index
+from .random import generator
 from .variable import Variable
 
 _new = object.__new__
@@ -283,8 +291,6 @@ class Tensor(Variable):
 
     # -- in-place edits (bump the version counter) ------------------------------------------------
     def _check_inplace(self):
-        from .grad_mode import STATE
-
         if STATE.grad_enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation; wrap it in `with engine.no_grad():`")
@@ -337,70 +343,62 @@ class Tensor(Variable):
 
     def uniform_(self, a=0.0, b=1.0):
         """Fill with U(a, b) samples from the library's generator (in place)."""
-        from .random import generator
-
         return self._inplace(lambda d: d.__setitem__(..., generator().uniform(a, b, d.shape)))
 
     def normal_(self, mean=0.0, std=1.0):
         """Fill with N(mean, std²) samples from the library's generator (in place)."""
-        from .random import generator
-
         return self._inplace(lambda d: d.__setitem__(..., generator().normal(mean, std, d.shape)))
 
     def __setitem__(self, index, value):
-        from .ops.indexing import _payload_index
-
-        idx, v = _payload_index(index), _payload(value)
+        idx, v = payload_index(index), _payload(value)
         self._inplace(lambda d: d.__setitem__(idx, v))
 
     # -- operators ----------------------------------------------------------------------------
     def __add__(self, other):
-        return _small(_ops.Add, self, other, 2)
+        return _small(Add, self, other, 2)
 
     def __radd__(self, other):
-        return _ops.Add.apply(other, self)
+        return Add.apply(other, self)
 
     def __sub__(self, other):
-        return _small(_ops.Sub, self, other, 2)
+        return _small(Sub, self, other, 2)
 
     def __rsub__(self, other):
-        return _ops.Sub.apply(other, self)
+        return Sub.apply(other, self)
 
     def __mul__(self, other):
-        return _small(_ops.Mul, self, other, 2)
+        return _small(Mul, self, other, 2)
 
     def __rmul__(self, other):
-        return _ops.Mul.apply(other, self)
+        return Mul.apply(other, self)
 
     def __truediv__(self, other):
-        return _small(_ops.Div, self, other, 2)
+        return _small(Div, self, other, 2)
 
     def __rtruediv__(self, other):
-        return _ops.Div.apply(other, self)
+        return Div.apply(other, self)
 
     def __pow__(self, other):
-        return _small(_ops.Pow, self, other, 2)
+        return _small(Pow, self, other, 2)
 
     def __rpow__(self, other):
-        return _ops.Pow.apply(other, self)
+        return Pow.apply(other, self)
 
     def __matmul__(self, other):
-        return _small(_ops.Matmul, self, other, 2)
+        return _small(Matmul, self, other, 2)
 
     def __rmatmul__(self, other):
-        return _ops.Matmul.apply(other, self)
+        return Matmul.apply(other, self)
 
     def __neg__(self):
-        return _small(_ops.Neg, self, None, 1)
+        return _small(Neg, self, None, 1)
 
     def __abs__(self):
-        return _small(_ops.Abs, self, None, 1)
+        return _small(Abs, self, None, 1)
 
     def _inplace_or_rebind(self, inplace, outofplace, other):
         """``x op= y``: in place unless the op must be recorded (grad mode on and x requires
         grad); a leaf that requires grad cannot be edited in place while recording (PyTorch)."""
-        from .grad_mode import STATE
-
         if STATE.grad_enabled and self.requires_grad:
             if self.grad_fn is None:
                 self._check_inplace()
@@ -452,7 +450,7 @@ class Tensor(Variable):
         return self == other
 
     def __getitem__(self, index):
-        return _ops.getitem(self, index)
+        return getitem(self, index)
 
     def __iter__(self):
         if self._data.ndim == 0:
@@ -463,207 +461,29 @@ class Tensor(Variable):
         """``np.exp(t)``, ``np.add(a, t)``, … on Tensors run the differentiable op."""
         if method != "__call__" or kwargs:
             return NotImplemented
-        fn = _UFUNCS.get(ufunc)
+        fn = _UFUNC_FUNCTIONS.get(ufunc)
         if fn is None:
-            if ufunc in _NONDIFF_UFUNCS:
+            if ufunc in NONDIFF_UFUNCS:
                 return Tensor._wrap(ufunc(*(_payload(i) for i in inputs)))
             return NotImplemented
         return fn(*inputs)
-
-    # -- methods (see engine.ops for the definitions) -------------------------------------------
-    def exp(self):
-        """eˣ elementwise."""
-        return _small(_ops.Exp, self, None, 1)
-
-    def log(self):
-        """ln x elementwise."""
-        return _small(_ops.Log, self, None, 1)
-
-    def sqrt(self):
-        """√x elementwise."""
-        return _small(_ops.Sqrt, self, None, 1)
-
-    def sin(self):
-        """sin x elementwise."""
-        return _small(_ops.Sin, self, None, 1)
-
-    def cos(self):
-        """cos x elementwise."""
-        return _small(_ops.Cos, self, None, 1)
-
-    def tanh(self):
-        """tanh x elementwise."""
-        return _small(_ops.Tanh, self, None, 1)
-
-    def sigmoid(self):
-        """σ(x) = 1 / (1 + e⁻ˣ) elementwise."""
-        return _small(_ops.Sigmoid, self, None, 1)
-
-    def relu(self):
-        """max(x, 0) elementwise."""
-        return _small(_ops.Relu, self, None, 1)
-
-    def abs(self):
-        """|x| elementwise."""
-        return _small(_ops.Abs, self, None, 1)
-
-    def neg(self):
-        """−x."""
-        return _small(_ops.Neg, self, None, 1)
-
-    def pow(self, exponent):
-        """x ** exponent."""
-        return _ops.Pow.apply(self, exponent)
-
-    def matmul(self, other):
-        """self @ other."""
-        return _ops.Matmul.apply(self, other)
-
-    def add(self, other):
-        """self + other."""
-        return self + other
-
-    def sub(self, other):
-        """self − other."""
-        return self - other
-
-    def mul(self, other):
-        """self · other."""
-        return self * other
-
-    def div(self, other):
-        """self / other."""
-        return self / other
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        """min(max(x, min), max) elementwise."""
-        return _ops.clamp(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other):
-        """Elementwise max with ``other``."""
-        return _ops.maximum(self, other)
-
-    def minimum(self, other):
-        """Elementwise min with ``other``."""
-        return _ops.minimum(self, other)
-
-    def sum(self, dim=None, keepdim=False, **kw):
-        """Σ over ``dim`` (``axis``/``keepdims`` accepted)."""
-        return _ops.sum(self, dim, keepdim, **kw)
-
-    def mean(self, dim=None, keepdim=False, **kw):
-        """Mean over ``dim``."""
-        return _ops.mean(self, dim, keepdim, **kw)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, **kw):
-        """Variance over ``dim`` (unbiased by default)."""
-        return _ops.var(self, dim, unbiased, keepdim, **kw)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, **kw):
-        """Standard deviation over ``dim`` (unbiased by default)."""
-        return _ops.std(self, dim, unbiased, keepdim, **kw)
-
-    def max(self, dim=None, keepdim=False, **kw):
-        """Max element, or ``(values, indices)`` along ``dim``."""
-        return _ops.max(self, dim, keepdim, **kw)
-
-    def min(self, dim=None, keepdim=False, **kw):
-        """Min element, or ``(values, indices)`` along ``dim``."""
-        return _ops.min(self, dim, keepdim, **kw)
-
-    def amax(self, dim=None, keepdim=False):
-        """Max over ``dim``."""
-        return _ops.amax(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        """Min over ``dim``."""
-        return _ops.amin(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False, **kw):
-        """Index of the max (no gradient)."""
-        return _ops.argmax(self, dim, keepdim, **kw)
-
-    def argmin(self, dim=None, keepdim=False, **kw):
-        """Index of the min (no gradient)."""
-        return _ops.argmin(self, dim, keepdim, **kw)
-
-    def logsumexp(self, dim=None, keepdim=False, **kw):
-        """log Σ eˣ over ``dim``."""
-        return _ops.logsumexp(self, dim, keepdim, **kw)
-
-    def softmax(self, dim=None, **kw):
-        """Softmax along ``dim``."""
-        return _ops.softmax(self, dim, **kw)
-
-    def log_softmax(self, dim=None, **kw):
-        """Log-softmax along ``dim``."""
-        return _ops.log_softmax(self, dim, **kw)
-
-    def reshape(self, *shape):
-        """Same elements, new shape."""
-        return _ops.reshape(self, *shape)
-
-    view = reshape
-
-    def view_as(self, other):
-        """Reshape to ``other``'s shape."""
-        return _ops.reshape(self, other.shape)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Merge dims ``start_dim..end_dim``."""
-        return _ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, dim=None):
-        """Drop size-1 dims."""
-        return _ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim):
-        """Insert a size-1 dim."""
-        return _ops.unsqueeze(self, dim)
-
-    def permute(self, *dims):
-        """Reorder dims."""
-        return _ops.permute(self, *dims)
-
-    def transpose(self, dim0, dim1):
-        """Swap two dims."""
-        return _ops.transpose(self, dim0, dim1)
-
-    swapaxes = transpose
-
-    @property
-    def T(self):
-        """All dims reversed (a matrix transpose for 2-D)."""
-        return _ops.permute(self, *reversed(range(self.ndim)))
-
-    @property
-    def mT(self):
-        """The last two dims swapped."""
-        return _ops.transpose(self, -2, -1)
-
-    def expand(self, *shape):
-        """Broadcast to ``shape`` without copying."""
-        return _ops.expand(self, *shape)
-
-    def expand_as(self, other):
-        """Broadcast to ``other``'s shape."""
-        return _ops.expand(self, other.shape)
-
-    def where(self, condition, other):
-        """self where condition else other."""
-        return _ops.where(condition, self, other)
-
-
-def _payload(x):
-    return x._data if isinstance(x, Variable) else x
 
 
 Tensor._value_cls = Tensor
 Tensor._mutable = True  # in-place edits possible: track versions of saved values
 
-from . import conversion as _conversion  # noqa: E402
-from .device import CPU as _CPU  # noqa: E402
-from . import ops as _ops  # noqa: E402  (the ops import Tensor lazily)
-from .ops import _UFUNCS, _NONDIFF_UFUNCS  # noqa: E402
+
+def _as_tensor(x):
+    """``x`` itself when a Tensor, else a new Tensor of it (the functional forms' first argument)."""
+    return x if isinstance(x, Variable) else Tensor(x)
+
+
+# The op methods, one per row of the op table (x.exp(), x.sum(dim), x.view(shape), …).
+for _row in TABLE:
+    if _row.method:
+        for _name in _row.names():
+            setattr(Tensor, _name, _row.as_method())
+for _name, _fn in PROPERTIES.items():
+    setattr(Tensor, _name, property(_fn, doc=_fn.__doc__))
+_UFUNC_FUNCTIONS = {ufunc: row.as_function(_as_tensor) for ufunc, row in UFUNCS.items()}
+del _row, _name, _fn

@@ -1,13 +1,14 @@
 """What Tensor and Scalar share: a payload, a grad, a place in the graph, hooks and backward.
 
 Subclasses supply ``_wrap`` (payload -> value, fast), ``_accumulate_grad`` (how a leaf adds a
-gradient to ``.grad``), ``_all_finite`` (anomaly check) and ``_ones_like_payload`` (the seed of
-``backward()``). Everything else — Function.apply, the graph, the backward walk — is common.
+gradient to ``.grad``), ``_all_finite`` (anomaly check) and ``_seed_gradient`` (the starting
+gradient of ``backward()``). Everything else — Function.apply, the graph, the backward walk — is common.
 """
 from __future__ import annotations
 
-from . import function as _function
-from .autograd import POST_HOOKS, run_backward
+import numpy as np
+
+from ._backward import POST_HOOKS, run_backward
 
 
 class RemovableHandle:
@@ -60,19 +61,7 @@ class Variable:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn: call .requires_grad_() on a leaf before building the graph")
-        seed = self._seed_gradient(gradient)
-        if retain_graph is None:
-            retain_graph = create_graph
-        if create_graph and not isinstance(seed, Variable):
-            seed = self._value_cls._wrap(seed)
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Variable) else list(inputs)
-            grads = run_backward([self], [seed], retain_graph, create_graph, inputs=inputs)
-            for leaf, g in zip(inputs, grads):
-                if g is not None:
-                    leaf._accumulate_grad(g, create_graph, set())
-            return
-        run_backward([self], [seed], retain_graph, create_graph)
+        backward([self], [gradient], retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` whenever the gradient w.r.t. this value is computed; a non-None
@@ -130,4 +119,45 @@ class Variable:
         return g
 
 
-_function.Variable = Variable
+def as_list(x):
+    """One Variable or a sequence of them, as a list."""
+    return [x] if isinstance(x, Variable) else list(x)
+
+
+def root_gradients(outputs, grad_outputs, create_graph, what):
+    """The starting gradient of each root: ``grad_outputs`` (None = 1 for one-element roots)."""
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = as_list(grad_outputs) if not isinstance(grad_outputs, np.ndarray) else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{what}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Variable):
+            raise TypeError(f"{what}: element {i} of outputs is a {type(out).__name__}, not a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        seed = out._seed_gradient(g)
+        if create_graph and not isinstance(seed, Variable):
+            seed = out._value_cls._wrap(seed)
+        seeds.append(seed)
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate Σᵢ d tensorsᵢ/d leaf · grad_tensorsᵢ into the ``.grad`` of every leaf (only of
+    ``inputs`` when given). ``grad_tensors`` may be None for one-element tensors; the graph is
+    freed unless ``retain_graph`` (default: ``create_graph``)."""
+    tensors = as_list(tensors)
+    seeds = root_gradients(tensors, grad_tensors, create_graph, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(tensors, seeds, retain_graph, create_graph)
+        return
+    inputs = as_list(inputs)
+    grads = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs)
+    for leaf, g in zip(inputs, grads):
+        if g is not None:
+            leaf._accumulate_grad(g, create_graph, set())

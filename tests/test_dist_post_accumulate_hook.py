@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 import engine
 from engine import Function
-from engine.autograd import POST_HOOKS
+from engine._backward import POST_HOOKS
 
 SETTINGS = settings(deadline=None, max_examples=15)
 

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..node import NULL_CTX
+from ..variable import Variable
+
+
+def payload(x):
+    """The array (or float) inside a Tensor/Scalar (its private ``_data``); anything else as it
+    is. The one unwrap helper of the library."""
+    return x._data if isinstance(x, Variable) else x
+
+
+def like(x, ref):
+    """``x`` as a value of ``ref``'s class (a Tensor): itself when it already is one, else a new
+    one made from it (a second tensor argument given as an array or list)."""
+    return x if isinstance(x, Variable) else ref._value_cls(x)
+
 
 def shape_of(x) -> tuple:
     """Shape of an ndarray payload, a Tensor, or a Python number (``()``)."""
@@ -33,7 +48,7 @@ def expand_to(g, shape):
     return g.expand(*shape)
 
 
-def permute(g, axes):
+def permute_axes(g, axes):
     """Reorder the dimensions of ``g`` (``ndarray.transpose`` / ``Tensor.permute``)."""
     if isinstance(g, (np.ndarray, np.generic)):
         return np.transpose(g, axes)
@@ -82,8 +97,6 @@ def reduce_args(dim, keepdim, axis, keepdims):
 def run(fn, *args):
     """Apply Function ``fn``: recorded when an argument is a Tensor (double backward), a plain
     forward on payloads otherwise (the fast path of a backward that needs another op)."""
-    from ..function import NULL_CTX, Variable
-
     if any(isinstance(a, Variable) for a in args):
         return fn.apply(*args)
     return fn.forward(NULL_CTX, *args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, Variable
-from ._util import normalize_dims
+from ._util import like, normalize_dims
 from .indexing import GetItem, IndexAdd
 
 
@@ -55,9 +55,6 @@ def _gather_coords(name, a_shape, dim, index):
 
 def gather(input, dim, index):  # noqa: A002
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim = 1 (out has index's shape)."""
-    from . import _t
-
-    input = _t(input)
     idx = _index_array(index, "gather")
     coords = _gather_coords("gather", input.shape, dim, idx)
     if not coords:
@@ -67,9 +64,7 @@ def gather(input, dim, index):  # noqa: A002
 
 def scatter_add(input, dim, index, src):  # noqa: A002
     """out = input, then out[i][index[i][j][k]][k] += src[i][j][k] for dim = 1 (repeats add up)."""
-    from . import _t
-
-    input, src = _t(input), _t(src)
+    src = like(src, input)
     idx = _index_array(index, "scatter_add")
     if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
         raise RuntimeError(f"scatter_add(): index {tuple(idx.shape)} must not be larger than src "
@@ -84,9 +79,6 @@ def scatter_add(input, dim, index, src):  # noqa: A002
 
 def index_select(input, dim, index):  # noqa: A002
     """The entries of ``input`` at positions ``index`` (1-D) along ``dim``."""
-    from . import _t
-
-    input = _t(input)
     idx = _index_array(index, "index_select")
     if idx.ndim > 1:
         raise RuntimeError(f"index_select(): index must be 1-D, got shape {tuple(idx.shape)}")
@@ -100,7 +92,6 @@ def index_select(input, dim, index):  # noqa: A002
 
 class MaskedFill(Function):
     """out = value where mask else a (mask broadcasts to a's shape);  da = g · ¬mask."""
-
     raw = True
 
     @staticmethod
@@ -118,9 +109,6 @@ class MaskedFill(Function):
 
 def masked_fill(input, mask, value):  # noqa: A002
     """``input`` with ``value`` where the bool ``mask`` (broadcast to input's shape) is True."""
-    from . import _t
-
-    input = _t(input)
     m = mask.numpy() if isinstance(mask, Variable) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill(): mask must be a bool tensor, got dtype {m.dtype}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from ._util import run
+from ._util import payload, run
 
 
 def _is_basic(index) -> bool:
@@ -14,12 +14,11 @@ def _is_basic(index) -> bool:
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-def _payload_index(index):
+def payload_index(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, tuple):
-        return tuple(_payload_index(i) for i in index)
-    data = getattr(index, "_data", None)
-    return data if isinstance(data, np.ndarray) else index
+        return tuple(payload_index(i) for i in index)
+    return payload(index)
 
 
 class GetItem(Function):
@@ -60,3 +59,8 @@ class IndexAdd(Function):
     @staticmethod
     def backward(ctx, gg):
         return run(GetItem, gg, ctx.meta), None, None, None
+
+
+def getitem(input, index):
+    """``input[index]``: slices, ints, None, Ellipsis, integer arrays, boolean masks."""
+    return GetItem.apply(input, payload_index(index))

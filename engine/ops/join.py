@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ._util import normalize_dims
 
 
 class Cat(Function):
@@ -48,3 +49,19 @@ class Stack(Function):
         lead = (slice(None),) * ctx.meta
         return (None,) + tuple(g[lead + (i,)] if need else None
                                for i, need in enumerate(ctx.needs_input_grad[1:]))
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat expects a non-empty list of tensors")
+    return Cat.apply(normalize_dims(dim, tensors[0].ndim)[0], *tensors)
+
+
+def stack(tensors, dim=0):
+    """Join equally shaped tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack expects a non-empty list of tensors")
+    return Stack.apply(normalize_dims(dim, tensors[0].ndim + 1)[0], *tensors)

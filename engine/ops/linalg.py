@@ -84,7 +84,6 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
 class Norm(Function):
     """out = (Σ_dims |a|ᵖ)^(1/p) (p = ±inf: max/min |a|; p = 0: count of non-zeros);
     da = g · sign(a) (|a| / out)^(p−1), 0 where out = 0 (the subgradient PyTorch uses)."""
-
     raw = True
     twice_differentiable = False  # the saved weights are an intermediate
 

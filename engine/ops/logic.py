@@ -13,11 +13,10 @@ def _arr(x):
 
 
 def _compare(fn, name, input, other):  # noqa: A002
-    from ..tensor import Tensor
 
     a, b = _arr(input), _arr(other)
     try:
-        return Tensor._wrap(np.asarray(fn(a, b)))
+        return input._wrap(np.asarray(fn(a, b)))
     except ValueError:
         raise RuntimeError(f"{name}(): shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} cannot "
                            f"be broadcast together") from None
@@ -54,12 +53,11 @@ def le(input, other):  # noqa: A002
 
 
 def _truth(fn, input, dim, keepdim):  # noqa: A002
-    from ..tensor import Tensor
 
     a = _arr(input)
     a = np.asarray(a)
     axes = None if dim is None else (normalize_dims(dim, a.ndim) if a.ndim else ())
-    return Tensor._wrap(np.asarray(fn(a, axis=axes, keepdims=bool(keepdim))))
+    return input._wrap(np.asarray(fn(a, axis=axes, keepdims=bool(keepdim))))
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001,A002

@@ -11,6 +11,7 @@ class Matmul(Function):
     """out = a @ b;  da = g @ bᵀ, db = aᵀ @ g (batch dims summed back to each input's shape)."""
 
     raw = True
+    arity = 2
 
     @staticmethod
     def forward(ctx, a, b):

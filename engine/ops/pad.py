@@ -78,3 +78,8 @@ class PadScatter(Function):
         mode = {v: k for k, v in _NUMPY_MODE.items()}[np_mode]
         flat = [p for (lo, hi) in reversed(widths) for p in (lo, hi)]
         return run(Pad, gg, flat, mode, 0), None, None, None
+
+
+def pad(input, pad, mode="constant", value=0):  # noqa: A002
+    """Pad with PyTorch's pad tuple (last dim first); modes constant/reflect/replicate/circular."""
+    return Pad.apply(input, tuple(pad), mode, value)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..function import Function
 from ._util import expand_to
+from .selection import Where
 
 
 def _keep(g, shape, dims, keepdim):
@@ -127,12 +128,10 @@ class Std(Function):
                 grad = g * centered / (out * denom if denom else out * 0.0)
                 return np.where(out == 0, np.zeros((), grad.dtype), grad), None, None, None
             # double backward: recompute s from a with Tensor ops so that it is differentiated too
-            from . import where
-
             centered = a - a.mean(axis=dims, keepdims=True)
             s = ((centered * centered).sum(dim=dims, keepdim=True) * _scale(denom, 1.0)).sqrt()
             grad = g * centered / (s * denom if denom else s * 0.0)
-            return where(s.detach() == 0, 0.0, grad), None, None, None
+            return Where.apply(s.detach() == 0, 0.0, grad), None, None, None
 
 
 def _extreme_mask(a, out):

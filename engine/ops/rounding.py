@@ -10,7 +10,6 @@ from ..function import Function
 
 class _Flat(Function):
     """Base of ops whose derivative is 0 wherever it exists: da = 0 · g."""
-
     raw = True
 
     @staticmethod
@@ -20,7 +19,6 @@ class _Flat(Function):
 
 class Floor(_Flat):
     """out = ⌊a⌋;  da = 0."""
-
     @staticmethod
     def forward(ctx, a):
         return np.floor(a)
@@ -28,7 +26,6 @@ class Floor(_Flat):
 
 class Ceil(_Flat):
     """out = ⌈a⌉;  da = 0."""
-
     @staticmethod
     def forward(ctx, a):
         return np.ceil(a)
@@ -36,7 +33,6 @@ class Ceil(_Flat):
 
 class Round(_Flat):
     """out = a rounded to ``decimals`` places, halves to even (as PyTorch);  da = 0."""
-
     @staticmethod
     def forward(ctx, a, decimals):
         return np.round(a, decimals)
@@ -44,7 +40,6 @@ class Round(_Flat):
 
 class Sign(_Flat):
     """out = sign(a) ∈ {−1, 0, 1};  da = 0."""
-
     @staticmethod
     def forward(ctx, a):
         return np.sign(a)
@@ -56,25 +51,16 @@ def _is_int(x) -> bool:
 
 def floor(input):  # noqa: A002
     """⌊x⌋ elementwise (integer tensors are returned unchanged, copied)."""
-    from . import _t
-
-    input = _t(input)
     return input * 1 if _is_int(input) else Floor.apply(input)
 
 
 def ceil(input):  # noqa: A002
     """⌈x⌉ elementwise (integer tensors are returned unchanged, copied)."""
-    from . import _t
-
-    input = _t(input)
     return input * 1 if _is_int(input) else Ceil.apply(input)
 
 
 def round(input, decimals=0):  # noqa: A001,A002
     """x rounded to ``decimals`` decimal places, ties to even."""
-    from . import _t
-
-    input = _t(input)
     if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
         raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
     return input * 1 if _is_int(input) and decimals >= 0 else Round.apply(input, int(decimals))
@@ -82,18 +68,13 @@ def round(input, decimals=0):  # noqa: A001,A002
 
 def sign(input):  # noqa: A002
     """sign(x) elementwise: −1, 0 or 1 (bool stays bool)."""
-    from ..tensor import Tensor
-    from . import _t
-
-    input = _t(input)
     if input.dtype == np.bool_:
-        return Tensor._wrap(input.numpy().copy())
+        return input._wrap(input.numpy().copy())
     return Sign.apply(input)
 
 
 class NanToNum(Function):
     """out = a with NaN → nan, +inf → posinf, −inf → neginf;  da = g · [a finite]."""
-
     raw = True
 
     @staticmethod
@@ -109,19 +90,14 @@ class NanToNum(Function):
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
     """Replace NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's largest /
     lowest finite value)."""
-    from . import _t
-
-    input = _t(input)
     if _is_int(input):
         return input * 1
     return NanToNum.apply(input, nan, posinf, neginf)
 
 
 def _test(fn, input):  # noqa: A002
-    from ..tensor import Tensor
-    from . import _t
 
-    return Tensor._wrap(np.asarray(fn(_t(input).numpy())))
+    return input._wrap(np.asarray(fn(input.numpy())))
 
 
 def isnan(input):  # noqa: A002

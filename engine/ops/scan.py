@@ -18,7 +18,6 @@ def _rev_cumsum(x, dim):
 
 class CumSum(Function):
     """out_i = Σ_{j≤i} a_j along dim;  da_j = Σ_{i≥j} g_i (reversed cumulative sum)."""
-
     raw = True
 
     @staticmethod
@@ -33,7 +32,6 @@ class CumSum(Function):
 
 class RevCumSum(Function):
     """out_i = Σ_{j≥i} a_j along dim (the adjoint of CumSum);  da = cumsum(g)."""
-
     raw = True
 
     @staticmethod
@@ -48,9 +46,6 @@ class RevCumSum(Function):
 
 def cumsum(input, dim, dtype=None):  # noqa: A002
     """Cumulative sum along ``dim``: out_i = Σ_{j≤i} input_j (integers and bools give int64)."""
-    from . import _t
-
-    input = _t(input)
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "biu":
@@ -71,7 +66,6 @@ def _others_product(a: np.ndarray, dim: int) -> np.ndarray:
 
 class Prod(Function):
     """out = Π_dim a (dim None: all elements);  da_i = g · Π_{j≠i} a_j."""
-
     raw = True
     twice_differentiable = False  # the saved products of the others are an intermediate
 
@@ -100,9 +94,6 @@ class Prod(Function):
 
 def prod(input, dim=None, keepdim=False, dtype=None):  # noqa: A002
     """Product of the elements over ``dim`` (all when None); integers and bools give int64."""
-    from . import _t
-
-    input = _t(input)
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "biu":

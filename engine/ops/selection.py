@@ -5,11 +5,12 @@ import numpy as np
 
 from ..dtypes import promote_pair, result_type
 from ..function import Function
-from ._util import broadcast_error, shape_of, unbroadcast
+from ._util import broadcast_error, payload, shape_of, unbroadcast
+from .elementwise import BinaryOp
 
 
 class Clamp(Function):
-    """out = min(max(a, lo), hi);  da = g · [lo <= a <= hi]."""
+    """out = min(max(a, lo), hi);  da = g · [lo ≤ a ≤ hi]."""
 
     raw = True
 
@@ -23,73 +24,55 @@ class Clamp(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         lo, hi = ctx.meta
-        mask = np.ones(shape_of(a), dtype=bool) if lo is None else (_data(a) >= lo)
+        mask = np.ones(shape_of(a), dtype=bool) if lo is None else (payload(a) >= lo)
         if hi is not None:
-            mask = mask & (_data(a) <= hi)
+            mask = mask & (payload(a) <= hi)
         return g * mask, None, None
 
 
-def _data(x):
-    """The payload of a Tensor; ndarrays and numbers as they are (``ndarray.data`` is a buffer)."""
-    from ..function import Variable
+def clamp(input, min=None, max=None):  # noqa: A002
+    """min(max(input, min), max) elementwise; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must not be None")
+    return Clamp.apply(input, min, max)
 
-    return x._data if isinstance(x, Variable) else x
+
+def _winner_weight(a, b, wins):
+    """1 where ``wins(a, b)``, 1/2 on a tie, else 0 (in the promoted dtype of a and b)."""
+    a, b = payload(a), payload(b)
+    return np.asarray(wins(a, b) + 0.5 * (a == b), dtype=result_type(a, b))
 
 
-class Maximum(Function):
-    """out = max(a, b) elementwise;  the larger input gets g, ties split it half and half."""
+class Maximum(BinaryOp):
+    """out = max(a, b);  da = g · w, db = g · (1 − w), w = 1 where a > b, 1/2 on a tie, else 0."""
 
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = promote_pair(a, b)
-        try:
-            out = np.maximum(a, b)
-        except ValueError:
-            raise broadcast_error("maximum", a, b) from None
-        ctx.save_for_backward(a, b)
-        return out
+    op = np.maximum
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _split(ctx, g, _data(a), _data(b), np.greater)
-
-
-class Minimum(Function):
-    """out = min(a, b) elementwise;  the smaller input gets g, ties split it half and half."""
-
-    raw = True
+    def da(g, a, b, out):
+        return g * _winner_weight(a, b, np.greater)
 
     @staticmethod
-    def forward(ctx, a, b):
-        a, b = promote_pair(a, b)
-        try:
-            out = np.minimum(a, b)
-        except ValueError:
-            raise broadcast_error("minimum", a, b) from None
-        ctx.save_for_backward(a, b)
-        return out
+    def db(g, a, b, out):
+        return g * (1 - _winner_weight(a, b, np.greater))
+
+
+class Minimum(BinaryOp):
+    """out = min(a, b);  da = g · w, db = g · (1 − w), w = 1 where a < b, 1/2 on a tie, else 0."""
+
+    op = np.minimum
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _split(ctx, g, _data(a), _data(b), np.less)
+    def da(g, a, b, out):
+        return g * _winner_weight(a, b, np.less)
 
-
-def _split(ctx, g, a, b, wins):
-    """Gradient of a binary max/min: weight 1 to the winner, 1/2 each on a tie."""
-    wa = wins(a, b) + 0.5 * (a == b)
-    na, nb = ctx.needs_input_grad
-    dtype = result_type(a, b)
-    wa = np.asarray(wa, dtype=dtype)
-    return (unbroadcast(g * wa, shape_of(a)) if na else None,
-            unbroadcast(g * (1 - wa), shape_of(b)) if nb else None)
+    @staticmethod
+    def db(g, a, b, out):
+        return g * (1 - _winner_weight(a, b, np.less))
 
 
 class Where(Function):
-    """out = a where cond else b;  da = g · cond, db = g · ¬cond."""
+    """out = a where cond else b;  da = g · cond, db = g · ¬cond (each summed to its shape)."""
 
     raw = True
 
@@ -111,3 +94,13 @@ class Where(Function):
         return (None,
                 unbroadcast(g * cond, sa) if na else None,
                 unbroadcast(g * ~cond, sb) if nb else None)
+
+
+def where(condition, input, other):
+    """input where condition else other (broadcasting all three)."""
+    return Where.apply(condition, input, other)
+
+
+def where_method(self, condition, other):
+    """``x.where(condition, y)``: x where condition else y."""
+    return Where.apply(condition, self, other)

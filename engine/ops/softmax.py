@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ._util import normalize_dims
 
 
 def softmax_array(a: np.ndarray, dim: int) -> np.ndarray:
@@ -54,3 +55,19 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g - np.exp(y) * g.sum(axis=ctx.meta, keepdims=True), None
+
+
+def _one_dim(dim, ndim, name):
+    if dim is None:
+        raise TypeError(f"{name}() needs dim= (PyTorch's implicit dim is deprecated)")
+    return normalize_dims(dim, ndim)[0]
+
+
+def softmax(input, dim=None, *, axis=None):
+    """e^(xᵢ) / Σⱼ e^(xⱼ) along ``dim``."""
+    return Softmax.apply(input, _one_dim(dim if axis is None else axis, input.ndim, "softmax"))
+
+
+def log_softmax(input, dim=None, *, axis=None):
+    """xᵢ − log Σⱼ e^(xⱼ) along ``dim``."""
+    return LogSoftmax.apply(input, _one_dim(dim if axis is None else axis, input.ndim, "log_softmax"))

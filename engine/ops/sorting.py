@@ -10,7 +10,6 @@ from .gather import gather
 
 class ValuesIndices(tuple):
     """``(values, indices)`` with named fields, as PyTorch's ``torch.return_types.sort/topk``."""
-
     __slots__ = ()
 
     def __new__(cls, values, indices):
@@ -37,20 +36,13 @@ def _dim(input, dim):  # noqa: A002
 
 def argsort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     """Indices that sort ``input`` along ``dim`` (int64; ties keep their order)."""
-    from ..tensor import Tensor
-    from . import _t
-
-    input = _t(input)
     if input.ndim == 0:
-        return Tensor._wrap(np.zeros((), np.int64))
-    return Tensor._wrap(_order(input.numpy(), _dim(input, dim), descending).astype(np.int64))
+        return input._wrap(np.zeros((), np.int64))
+    return input._wrap(_order(input.numpy(), _dim(input, dim), descending).astype(np.int64))
 
 
 def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     """``(values, indices)``: ``input`` sorted along ``dim`` and where each value came from."""
-    from . import _t
-
-    input = _t(input)
     idx = argsort(input, dim, descending)
     if input.ndim == 0:
         return ValuesIndices(input * 1, idx)
@@ -60,10 +52,6 @@ def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) entries along ``dim``,
     in sorted order."""
-    from ..tensor import Tensor
-    from . import _t
-
-    input = _t(input)
     d = _dim(input, dim)
     n = input.shape[d] if input.ndim else 1
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
@@ -72,5 +60,5 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     if input.ndim == 0:
         return sort(input)
     order = _order(input.numpy(), d, largest)
-    idx = Tensor._wrap(np.take(order, np.arange(k), axis=d).astype(np.int64))
+    idx = input._wrap(np.take(order, np.arange(k), axis=d).astype(np.int64))
     return ValuesIndices(gather(input, d, idx), idx)

@@ -21,9 +21,6 @@ def _dim(input, dim):  # noqa: A002
 def split(tensor, split_size_or_sections, dim=0):
     """Pieces of ``tensor`` along ``dim``: of size ``split_size`` each (the last may be smaller),
     or of the given list of sizes (which must add up to the dim's size)."""
-    from . import _t
-
-    tensor = _t(tensor)
     d = _dim(tensor, dim)
     n = tensor.shape[d]
     s = split_size_or_sections
@@ -42,9 +39,6 @@ def split(tensor, split_size_or_sections, dim=0):
 
 def chunk(input, chunks, dim=0):  # noqa: A002
     """``chunks`` pieces of ⌈n / chunks⌉ elements along ``dim`` (fewer if n is too small)."""
-    from . import _t
-
-    input = _t(input)
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise RuntimeError(f"chunk(): chunks must be a positive int, got {chunks!r}")
     n = input.shape[_dim(input, dim)]
@@ -53,16 +47,12 @@ def chunk(input, chunks, dim=0):  # noqa: A002
 
 def unbind(input, dim=0):  # noqa: A002
     """The slices of ``input`` along ``dim``, each without that dim."""
-    from . import _t
-
-    input = _t(input)
     d = _dim(input, dim)
     return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
 
 
 class Repeat(Function):
     """out = ``a`` tiled ``reps`` times per dim (leading dims added);  da = Σ over the copies."""
-
     raw = True
 
     @staticmethod
@@ -80,9 +70,6 @@ class Repeat(Function):
 
 def repeat(input, *sizes):  # noqa: A002
     """``input`` tiled ``sizes[i]`` times along dim i (``len(sizes)`` ≥ input.ndim)."""
-    from . import _t
-
-    input = _t(input)
     reps = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
     reps = tuple(int(r) for r in reps)
     if len(reps) < input.ndim or any(r < 0 for r in reps):
@@ -93,7 +80,6 @@ def repeat(input, *sizes):  # noqa: A002
 
 class Flip(Function):
     """out = a reversed along ``dims``;  da = g reversed along the same dims."""
-
     raw = True
 
     @staticmethod
@@ -108,9 +94,6 @@ class Flip(Function):
 
 def flip(input, dims):  # noqa: A002
     """``input`` with the order of elements reversed along each dim in ``dims``."""
-    from . import _t
-
-    input = _t(input)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     axes = normalize_dims(dims, input.ndim) if input.ndim else ()
     if len(axes) != len(dims):

@@ -7,121 +7,83 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from .elementwise import UnaryOp
 
 
-class Abs(Function):
+class Abs(UnaryOp):
     """out = |a|;  da = g · sign(a)."""
 
-    raw = True
+    op = np.abs
+    saves = "a"
 
     @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.abs(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * np.sign(a)
 
 
-class Exp(Function):
+class Exp(UnaryOp):
     """out = eᵃ;  da = g · out."""
 
-    raw = True
+    op = np.exp
+    saves = "out"
 
     @staticmethod
-    def forward(ctx, a):
-        out = np.exp(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * out
 
 
-class Log(Function):
+class Log(UnaryOp):
     """out = ln a;  da = g / a."""
 
-    raw = True
+    op = np.log
+    saves = "a"
 
     @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.log(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+    def da(g, a, out):
         return g / a
 
 
-class Sqrt(Function):
+class Sqrt(UnaryOp):
     """out = √a;  da = g / (2·out)."""
 
-    raw = True
+    op = np.sqrt
+    saves = "out"
 
     @staticmethod
-    def forward(ctx, a):
-        out = np.sqrt(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def da(g, a, out):
         return g / (2 * out)
 
 
-class Sin(Function):
+class Sin(UnaryOp):
     """out = sin a;  da = g · cos a."""
 
-    raw = True
+    op = np.sin
+    saves = "a"
 
     @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.sin(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * np.cos(a)
 
 
-class Cos(Function):
-    """out = cos a;  da = -g · sin a."""
+class Cos(UnaryOp):
+    """out = cos a;  da = −g · sin a."""
 
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return np.cos(a)
+    op = np.cos
+    saves = "a"
 
     @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+    def da(g, a, out):
         return -g * np.sin(a)
 
 
-class Tanh(Function):
+class Tanh(UnaryOp):
     """out = tanh a;  da = g · (1 − out²)."""
 
-    raw = True
+    op = np.tanh
+    saves = "out"
 
     @staticmethod
-    def forward(ctx, a):
-        out = np.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * (1 - out * out)
 
 
@@ -141,35 +103,28 @@ def sigmoid_array(a: np.ndarray) -> np.ndarray:
     return np.reciprocal(out, out=out)
 
 
-class Sigmoid(Function):
+class Sigmoid(UnaryOp):
     """out = σ(a) = 1 / (1 + e⁻ᵃ);  da = g · out · (1 − out)."""
 
-    raw = True
+    op = sigmoid_array
+    saves = "out"
 
     @staticmethod
-    def forward(ctx, a):
-        out = sigmoid_array(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * out * (1 - out)
 
 
-class Relu(Function):
-    """out = max(a, 0);  da = g · [a > 0]."""
+def relu_array(a: np.ndarray) -> np.ndarray:
+    """max(a, 0) elementwise."""
+    return np.maximum(a, 0)
 
-    raw = True
+
+class Relu(UnaryOp):
+    """out = max(a, 0);  da = g · [out > 0]."""
+
+    op = relu_array
+    saves = "out"
 
     @staticmethod
-    def forward(ctx, a):
-        out = np.maximum(a, 0)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def da(g, a, out):
         return g * (out > 0)
