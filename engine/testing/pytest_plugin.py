@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-from .runner import set_default_max_examples
+from .runner import default_max_examples, set_default_max_examples
 
 PROFILE = "gradbricks"
 
@@ -55,8 +55,6 @@ def pytest_unconfigure(config):
 
 def pytest_report_header(config):
     """One header line: the profile and the examples per check."""
-    from .runner import default_max_examples
-
     return (f"gradbricks: hypothesis profile {settings.get_current_profile_name()!r}, "
             f"check examples {default_max_examples()}")
 
