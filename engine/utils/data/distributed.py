@@ -5,16 +5,13 @@ import math
 
 import numpy as np
 
+from ... import distributed as dist
 from .sampler import Sampler
 
 
 def _world():
     """(world_size, rank) from ``engine.distributed`` when a process group is initialized,
     else (1, 0): a single process is a world of one."""
-    try:
-        from ... import distributed as dist
-    except ImportError:
-        return 1, 0
     if dist.is_initialized():                 # before anything that would import MPI
         return dist.get_world_size(), dist.get_rank()
     return 1, 0

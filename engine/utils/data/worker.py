@@ -8,6 +8,8 @@ import random
 import traceback
 from collections import namedtuple
 
+from ... import random as engine_random
+
 WorkerInfo = namedtuple("WorkerInfo", ["id", "num_workers", "seed", "dataset"])
 _info = None
 
@@ -36,7 +38,6 @@ def _error_report(wid, exc):
 def worker_loop(wid, num_workers, seed, dataset, make_fetcher, index_queue, result_queue, init_fn):
     """The body of worker ``wid``: seed, run ``init_fn(wid)``, then serve tasks until ``None``."""
     global _info
-    from ... import random as engine_random
     _info = WorkerInfo(wid, num_workers, seed, dataset)
     engine_random.manual_seed(seed)
     random.seed(seed)
