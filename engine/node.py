@@ -48,6 +48,21 @@ class _NullCtx:
 NULL_CTX = _NullCtx()
 
 
+class UnrecordedCtx:
+    """The ctx a user Function's forward gets when nothing is recorded (no_grad, no input needing
+    grad): attributes it sets stay readable (``ctx.s = x.sigmoid(); return v * ctx.s``, as in
+    PyTorch); saving is a no-op. Built-ins get the attribute-dropping ``NULL_CTX`` instead."""
+
+    needs_input_grad = _AllFalse()
+    saved_tensors = ()
+
+    def save_for_backward(self, *values):
+        pass
+
+    def mark_non_differentiable(self, *values):
+        pass
+
+
 class Node:
     """One recorded op: the ctx of its Function and the grad_fn of its outputs.
 

@@ -276,3 +276,30 @@ def test_missing_forward_backward_raise_not_implemented():
 
     with pytest.raises(NotImplementedError):
         Empty.apply(Tensor(np.ones(1)))
+
+
+class _SigmoidGate(Function):
+    """A user brick that keeps a value on ctx as an attribute (PyTorch allows it)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        ctx.s = x.sigmoid()
+        return x * ctx.s
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = ctx.s
+        return g * (s + x * s * (1 - s))  # d(x·σ(x))/dx
+
+
+def test_user_function_reads_its_ctx_attributes_under_no_grad():
+    x = Tensor(np.array([-1.0, 0.5, 2.0]), requires_grad=True)
+    with engine.no_grad():
+        out = _SigmoidGate.apply(x)
+    np.testing.assert_allclose(out.numpy(), x.numpy() / (1 + np.exp(-x.numpy())))
+    assert out.grad_fn is None and not out.requires_grad
+    plain = _SigmoidGate.apply(Tensor(np.array([0.0, 1.0])))   # no input needs grad either
+    np.testing.assert_allclose(plain.numpy(), [0.0, 1 / (1 + np.exp(-1.0))])
+    assert engine.gradcheck(_SigmoidGate.apply, [x])                 # the recorded path
