@@ -2,9 +2,11 @@
 128, SGD momentum 0.9), 1 process × 2 threads against 2 processes × 1 thread
 (``mpiexec -n 2``, DistributedDataParallel, per-rank batch 64): samples per second, bytes
 all-reduced per step, and the fraction of backward during which a gradient all-reduce was in
-flight (the overlap; an upper bound: completion is only seen at the next poll, and MPICH
-progresses a collective only inside MPI calls), the wait left after backward, and the same
-bytes all-reduced alone. Optionally the same with PyTorch's DDP (gloo) as the peer.
+flight ("inflight", an upper bound of the overlap: MPICH progresses a collective only inside
+MPI calls, which DDP makes at each parameter-ready event), the share of the bytes whose
+all-reduce was seen complete before backward ended ("hidden"), the wait left after backward
+(communication not hidden plus waiting for the slower rank), and the same bytes all-reduced
+alone (blocking, after a barrier). Optionally the same with PyTorch's DDP (gloo) as the peer.
 
     python bench/workloads/scaling.py [--steps 30] [--batch 128] [--torch]
 
@@ -99,6 +101,7 @@ def _worker_ours(args):
     if stats:
         res.update(bytes=stats[-1]["bytes"], buckets=stats[-1]["buckets"],
                    overlap=statistics.median(s["overlap_s"] / s["backward_s"] for s in stats),
+                   hidden=statistics.median(s["hidden_fraction"] for s in stats),
                    exposed_ms=1e3 * statistics.median(s["exposed_wait_s"] for s in stats),
                    allreduce_ms=1e3 * statistics.median(iso))
     every = [None] * world
@@ -174,7 +177,7 @@ def main(argv=None):
     print(f"LeNet-5, MNIST-shaped float32, global batch {args.batch}, SGD(momentum=0.9), "
           f"median of {args.steps} steps, fastest of {args.rounds} interleaved rounds")
     print(f"{'lib':6} {'layout':34} {'step ms':>8} {'samples/s':>10} {'MB/step':>8} "
-          f"{'overlap':>8} {'wait ms':>8} {'alone ms':>8}")
+          f"{'inflight':>8} {'hidden':>8} {'wait ms':>8} {'alone ms':>8}")
     configs = []
     for lib in libs:
         configs += [(lib, 1, 2, 25.0), (lib, 2, 1, 25.0), (lib, 2, 1, args.small_buckets), (lib, 1, 1, 25.0)]
@@ -189,12 +192,13 @@ def main(argv=None):
         r = best[cfg]
         mb = f"{r['bytes'] / 1e6:8.3f}" if "bytes" in r else f"{'-':>8}"
         ov = f"{100 * r['overlap']:7.0f}%" if "overlap" in r else f"{'-':>8}"
+        hd = f"{100 * r['hidden']:7.0f}%" if "hidden" in r else f"{'-':>8}"
         ex = f"{r['exposed_ms']:8.2f}" if "exposed_ms" in r else f"{'-':>8}"
         ar = f"{r['allreduce_ms']:8.2f}" if "allreduce_ms" in r else f"{'-':>8}"
         layout = f"{procs} proc x {threads} thread" + ("s" if threads > 1 else "")
         if procs > 1:
             layout += f", {cap:g} MB" + (f" ({r['buckets']} bkt)" if "buckets" in r else "")
-        print(f"{lib:6} {layout:34} {r['step_ms']:8.2f} {r['samples_per_s']:10.0f} {mb} {ov} {ex} {ar}")
+        print(f"{lib:6} {layout:34} {r['step_ms']:8.2f} {r['samples_per_s']:10.0f} {mb} {ov} {hd} {ex} {ar}")
 
 
 if __name__ == "__main__":

@@ -33,21 +33,28 @@ def _mpi_op(MPI, op):
 
 
 def poll(requests, deadline, what, world):
-    """Test ``requests`` until all are complete (MPI progresses inside Test), sleeping a little
-    more each round (a spinning wait would steal the core of the rank we are waiting for);
-    past ``deadline`` raise :class:`ProcessGroupTimeout` naming the collective."""
+    """Test ``requests`` until all are complete, past ``deadline`` raise
+    :class:`ProcessGroupTimeout` naming the collective. MPI progresses a collective only inside
+    MPI calls, and a large one needs many rounds between the ranks, so the first
+    ``SPIN_SECONDS`` test back to back (as MPI's own blocking wait does; yielding the core
+    instead costs a scheduler time slice per round on a busy machine); only a longer wait backs
+    off to naps of up to 1 ms, so a rank stuck waiting for a dead peer does not burn a core."""
     MPI = world.MPI
-    spins, nap = 0, 2e-5
+    start = time.monotonic()
+    nap = 0.0
     while not MPI.Request.Testall(requests):
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise pg.ProcessGroupTimeout(
                 f"[rank {world.rank}] {what} did not complete within {world.timeout:g} s "
                 f"(init_process_group(timeout=...)): at least one of the {world.size} ranks did "
                 f"not reach this collective (it is stuck, dead, or running different code)")
-        spins += 1
-        if spins > 50:
+        if now - start > SPIN_SECONDS:
+            nap = min(max(nap * 2, 2e-5), 1e-3)
             time.sleep(nap)
-            nap = min(nap * 2, 1e-3)
+
+
+SPIN_SECONDS = 0.2
 
 
 class Work:

@@ -207,7 +207,10 @@ class Reducer:
 
 
 def _iteration_stats(buckets, started, backward_done, end):
-    """Bytes all-reduced and how much of the backward had an all-reduce in flight."""
+    """Bytes all-reduced; seconds of backward with an all-reduce in flight (``overlap_s``: MPICH
+    advances a collective only inside MPI calls, made here at each parameter-ready event, so
+    "in flight" is an upper bound of the overlap); the fraction of the bytes whose all-reduce was
+    seen complete before backward ended (``hidden_fraction``); and the wait after backward."""
     spans = sorted((b.launched_at, b.done_at) for b in buckets)
     overlap, cur_lo, cur_hi = 0.0, None, None
     for lo, hi in spans + [(None, None)]:
@@ -217,8 +220,11 @@ def _iteration_stats(buckets, started, backward_done, end):
         if cur_lo is not None:
             overlap += max(0.0, min(cur_hi, backward_done) - max(cur_lo, started))
         cur_lo, cur_hi = lo, hi
-    return {"bytes": int(sum(b.nbytes for b in buckets)), "buckets": len(buckets),
+    total = sum(b.nbytes for b in buckets)
+    hidden = sum(b.nbytes for b in buckets if b.done_at <= backward_done)
+    return {"bytes": int(total), "buckets": len(buckets),
             "backward_s": backward_done - started, "overlap_s": overlap,
+            "hidden_fraction": hidden / total if total else 0.0,
             "exposed_wait_s": end - backward_done}
 
 
