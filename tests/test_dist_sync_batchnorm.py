@@ -121,5 +121,7 @@ def test_bad_arguments_are_named():
         nn.SyncBatchNorm(3, process_group="other")
     with pytest.raises(ValueError, match=r"at least 2D.*\(3,\)"):
         nn.SyncBatchNorm(3)(engine.randn(3))
+    with pytest.raises(TypeError, match="input must be a Tensor, got list"):
+        nn.SyncBatchNorm(3)([[1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match="num_features=3"):
         nn.SyncBatchNorm(3)(engine.randn(4, 5))

@@ -36,7 +36,6 @@ KNOWN = {
     "engine.grad": "autograd API: non-Tensor outputs give AttributeError",
     "Tensor.expand_as": "Tensor methods: a non-Tensor argument gives AttributeError (also view_as)",
     "Tensor.view_as": "same",
-    "nn.SyncBatchNorm.forward": "distributed: a non-Tensor input gives AttributeError",
     "viz.VizDigraph": "renderer=() gives AttributeError",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import Function, no_grad
+from engine import Function, Tensor, no_grad
 from engine import distributed as dist
 
 from .. import functional as F
@@ -109,6 +109,8 @@ class SyncBatchNorm(_NormBase):
         self.process_group = None
 
     def forward(self, input):  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"SyncBatchNorm: input must be a Tensor, got {type(input).__name__}")
         if input.ndim < 2:
             raise ValueError(f"SyncBatchNorm: expected at least 2D input (N, C, *), got input of "
                              f"shape {tuple(input.shape)}")
