@@ -143,3 +143,26 @@ def test_faults_during_ddp_training_end_the_job(mode, needle):
     assert proc.returncode != 0
     assert needle in proc.stderr, proc.stderr
     assert "rank 0 finished" not in proc.stdout
+
+
+def test_fit_runs_unchanged_under_ddp_with_distributed_samplers(tmp_path):
+    proc, _ = launch("fit_ddp.py", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    res = sorted((json.loads(l[7:]) for l in proc.stdout.splitlines() if l.startswith("RESULT ")),
+                 key=lambda r: r["rank"])
+    r0, r1 = res
+    # metrics: the same on every rank, and the sample-weighted mean over all ranks' batches
+    assert r0["loss"] == r1["loss"] and r0["val_loss"] == r1["val_loss"]
+    for got, expect in zip(r0["loss"], r0["expect"]):
+        assert abs(got - expect) <= 1e-12
+    assert r0["replica_spread"] == 0.0
+    # only rank 0 writes files and prints progress
+    assert r0["saves"] and r1["saves"] == []
+    assert (tmp_path / "ckpt.npz").exists() and (tmp_path / "log.csv").exists()
+    assert proc.stdout.count("Epoch 1/3") == 1
+    # DistributedSampler: disjoint shards covering the data, reshuffled by set_epoch
+    orders = r0["orders"]
+    for epoch in ("0", "1", "2"):
+        a, b = orders[0][epoch], orders[1][epoch]
+        assert not set(a) & set(b) and sorted(a + b) == list(range(64))
+    assert orders[0]["0"] != orders[0]["1"] != orders[0]["2"]
