@@ -13,12 +13,17 @@ import nn
 import optim
 from common import data, mlp
 
-dist.init_process_group(backend="mpi", timeout=datetime.timedelta(seconds=3))
+# a generous timeout while all ranks are healthy (a loaded machine can delay a rank by seconds)
+dist.init_process_group(backend="mpi", timeout=datetime.timedelta(seconds=120))
 rank = dist.get_rank()
 ddp = nn.parallel.DistributedDataParallel(mlp(seed=0))
 opt = optim.SGD(ddp.parameters(), lr=0.1)
 x, y = data(16, (6,), seed=rank)
 for step in range(5):
+    if step == 2 and sys.argv[1] == "stall":   # the short timeout for the step that stalls
+        dist.barrier()
+        dist.destroy_process_group()
+        dist.init_process_group(backend="mpi", timeout=datetime.timedelta(seconds=3))
     opt.zero_grad()
     if rank == 1 and step == 2 and sys.argv[1] == "raise":
         raise FloatingPointError("deliberate failure in the forward of rank 1")
