@@ -54,7 +54,7 @@ def poll(requests, deadline, what, world):
             time.sleep(nap)
 
 
-SPIN_SECONDS = 0.2
+SPIN_SECONDS = 0.02
 
 
 class Work:
