@@ -30,8 +30,12 @@ h = fit(model, DataLoader(ds, batch_size=8, sampler=s), loss_fn=nn.CrossEntropyL
         optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2, progress=True)
 part = evaluate(net, DataLoader(ds, batch_size=8, sampler=DistributedSampler(ds, shuffle=False)), nn.CrossEntropyLoss())
 full = evaluate(net, DataLoader(ds, batch_size=64), nn.CrossEntropyLoss())
-print("RESULT", json.dumps({"rank": dist.get_rank(), "replicas": s.num_replicas, "n": len(s), "full": full,
-                            "loss": h.history["loss"], "eval": part}), flush=True)
+mine = {"rank": dist.get_rank(), "replicas": s.num_replicas, "n": len(s), "full": full,
+        "loss": h.history["loss"], "eval": part}
+every = [None] * dist.get_world_size()
+dist.all_gather_object(every, mine)      # rank 0 prints every rank's line: concurrent prints interleave
+if dist.get_rank() == 0:
+    print("\n".join("RESULT " + json.dumps(r) for r in every), flush=True)
 '''
 
 
