@@ -4,8 +4,7 @@ what changed: imports, and for mnist_cnn the data source) and checks that they l
 To keep ``make test`` short without editing the programs' text, the polynomial programs run with
 a module-global ``range`` that caps long loops at ``STEPS`` iterations (short ranges are
 untouched); the loss after ``STEPS`` steps must be below the loss after 1 step of the same seeded
-run. Programs that need parts other helpers are adding (``torch.autograd.Function``,
-``engine.utils.data``) are skipped, with the reason, until those land."""
+run."""
 import builtins
 import random
 import re
@@ -36,26 +35,9 @@ def run(name, cap, capsys):
     return g, capsys.readouterr().out.splitlines()
 
 
-def _data_is_a_tensor():
-    return isinstance(engine.ones(1).data, engine.Tensor)
-
-
-def _has_utils_data():
-    try:
-        import engine.utils.data  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _has_autograd_function():
-    return hasattr(getattr(engine, "autograd", None), "Function")
-
-
 POLYNOMIALS = ["polynomial_autograd.py", "polynomial_optim.py", "polynomial_module.py",
                "dynamic_net.py",
-               pytest.param("polynomial_custom_function.py", marks=pytest.mark.skipif(
-                   not _has_autograd_function(), reason="engine.autograd.Function is the arch helper's part"))]
+               "polynomial_custom_function.py"]
 
 
 @pytest.mark.parametrize("name", POLYNOMIALS)
@@ -78,15 +60,12 @@ def test_mnist_example_learns(capsys):
     assert train[0] == pytest.approx(np.log(10), rel=0.2)  # the lectures' initial-loss check
 
 
-@pytest.mark.skipif(not _data_is_a_tensor(), reason="param.data.add_ needs .data to be a Tensor "
-                    "(the lead's .data change)")
 def test_regression_example_converges(capsys):
     g, lines = run("regression.py", 10 ** 9, capsys)
     assert g["loss"] < 1e-3 and lines[0].startswith("Loss: ")
     np.testing.assert_allclose(g["fc"].weight.numpy().ravel(), g["W_target"].numpy().ravel(), atol=0.1)
 
 
-@pytest.mark.skipif(not _has_utils_data(), reason="engine.utils.data is the train helper's part")
 def test_quickstart_learns_saves_and_loads(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # the program writes model.pth into the working directory
     g, lines = run("quickstart.py", 10 ** 9, capsys)
