@@ -302,10 +302,12 @@ def _run_post_hooks(leaf, accumulated):
 
 
 def _materialize(node, buf, create_graph):
-    """Outputs of a multi-output node that got no gradient receive zeros (PyTorch's default)."""
+    """Outputs of a multi-output node that got no gradient receive zeros (PyTorch's default);
+    outputs marked non-differentiable (indices, statistics) receive None."""
     out = list(buf)
+    non_diff = node._non_diff or ()
     for i, g in enumerate(out):
-        if g is None:
+        if g is None and i not in non_diff:
             shape, dtype = node._out_meta[i]
             z = np.zeros(shape, dtype=dtype) if dtype is not None else 0.0
             out[i] = node._vcls._wrap(z) if create_graph else z

@@ -278,12 +278,13 @@ def _forward_no_grad(cls, ctx, fargs):
 def _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc):
     """Several outputs, or non-differentiable ones: wrap each and record the node's metadata."""
     outs = out if type(out) is tuple else (out,)
-    non_diff = node._non_diff or ()
+    marked = node._non_diff or ()
+    non_diff = tuple(i for i, o in enumerate(outs) if any(o is d for d in marked))
     results = []
     for i, o in enumerate(outs):
         payload = o if raw else o._data
-        grad_fn = None if any(o is d for d in non_diff) else node
-        results.append(vcls._wrap(payload, grad_fn, i, view_vc))
+        results.append(vcls._wrap(payload, None if i in non_diff else node, i, view_vc))
+    node._non_diff = non_diff or None  # from now on: the indices of those outputs
     node._n_out = len(outs)
     metas = tuple((np.shape(r._data), getattr(r._data, "dtype", None)) for r in results)
     node._out_meta = metas if len(metas) > 1 else metas[0]

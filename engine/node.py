@@ -80,7 +80,10 @@ class Node:
                  "_vcls", "_out_meta", "__dict__", "__weakref__")
     # _out_meta: (shape, dtype) of the output, or a tuple of such pairs when _n_out > 1
 
-    # rarely set: class-level defaults, stored per instance only when used
+    # engine bookkeeping with class-level defaults, stored (in ``__dict__``) only when used; that
+    # dict is otherwise for user Functions, whose ctx takes any attribute (``ctx.k = k``, as in
+    # PyTorch). Built-in ops keep extra backward data in ``meta`` (tests/test_arch_conventions.py).
+    # (Slots for these measured ~5% slower per op: every Node would pay for initialising them.)
     _n_out = 1
     _to_save = None
     _non_diff = None
@@ -102,7 +105,9 @@ class Node:
         self._to_save = values
 
     def mark_non_differentiable(self, *outputs):
-        """Declare outputs (e.g. indices) that get no gradient and ``requires_grad=False``."""
+        """Declare outputs (e.g. indices) that get no gradient and ``requires_grad=False``; the
+        backward receives None for them. Extra outputs of a Function travel this way (no lists
+        passed in to be filled)."""
         self._non_diff = outputs
 
     @property

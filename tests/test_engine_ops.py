@@ -2,6 +2,8 @@
 differences (``engine.gradcheck``, float64), at Hypothesis-drawn shapes including broadcasting,
 0-d tensors and size-1 dimensions. Inputs stay away from non-differentiable points (kinks of
 abs/relu/clamp/max, ties of maximum/minimum, the domain edges of log/sqrt)."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
@@ -136,6 +138,8 @@ UNARY = {
     "exp_ufunc": (np.exp, np.exp, FLOATS),
     "log": (lambda x: x.log(), np.log, POSITIVE),
     "log_fn": (engine.log, np.log, POSITIVE),
+    "log1p": (lambda x: x.log1p(), np.log1p, POSITIVE),
+    "erf": (lambda x: x.erf(), np.vectorize(math.erf, otypes=[float]), FLOATS),
     "sqrt": (lambda x: x.sqrt(), np.sqrt, POSITIVE),
     "sqrt_fn": (engine.sqrt, np.sqrt, POSITIVE),
     "sin": (lambda x: x.sin(), np.sin, FLOATS),

@@ -45,7 +45,8 @@ from .selection import Clamp, Maximum, Minimum, Where, clamp, where, where_metho
 from .shape import (Expand, Permute, Reshape, T, expand, expand_as, flatten, mT, permute, reshape,
                     squeeze, transpose, unsqueeze, view_as)
 from .softmax import LogSoftmax, Softmax, log_softmax, softmax
-from .unary import Abs, Cos, Exp, Log, Relu, Sigmoid, Sin, Sqrt, Tanh
+from .erf import Erf
+from .unary import Abs, Cos, Exp, Log, Log1p, Relu, Sigmoid, Sin, Sqrt, Tanh
 from . import gather, linalg, logic, rounding, scan, sorting, surface_methods as adapted, tiling
 
 
@@ -130,12 +131,14 @@ TABLE = (
     Op("abs", Abs, ufunc=np.absolute, aliases=("absolute",)),
     Op("exp", Exp, ufunc=np.exp),
     Op("log", Log, ufunc=np.log),
+    Op("log1p", Log1p, ufunc=np.log1p),
     Op("sqrt", Sqrt, ufunc=np.sqrt),
     Op("sin", Sin, ufunc=np.sin),
     Op("cos", Cos, ufunc=np.cos),
     Op("tanh", Tanh, ufunc=np.tanh),
     Op("sigmoid", Sigmoid),
     Op("relu", Relu),
+    Op("erf", Erf),
     # picking between values
     Op("clamp", clamp, aliases=("clip",)),
     Op("maximum", Maximum, ufunc=np.maximum),

@@ -1,4 +1,4 @@
-"""Elementwise functions of one tensor: ``abs exp log sqrt sin cos tanh sigmoid relu``.
+"""Elementwise functions of one tensor: ``abs exp log log1p sqrt sin cos tanh sigmoid relu``.
 
 Transcendentals stay NumPy ufuncs (SIMD); backward reuses the saved output where the derivative
 is a function of it (exp, tanh, sigmoid, sqrt, relu).
@@ -41,6 +41,17 @@ class Log(UnaryOp):
     @staticmethod
     def da(g, a, out):
         return g / a
+
+
+class Log1p(UnaryOp):
+    """out = ln(1 + a);  da = g / (1 + a)."""
+
+    op = np.log1p
+    saves = "a"
+
+    @staticmethod
+    def da(g, a, out):
+        return g / (1 + a)
 
 
 class Sqrt(UnaryOp):

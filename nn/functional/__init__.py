@@ -1,6 +1,5 @@
 """``nn.functional`` (import as F): every layer and loss as a function, PyTorch names."""
 from engine import pad  # noqa: F401  (F.pad is engine.pad)
-from engine import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

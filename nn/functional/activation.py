@@ -5,15 +5,14 @@ derivative f'(x), so backward is one multiply (no double backward for those).
 """
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 
 import numpy as np
-from numpy.polynomial import chebyshev as _cheb
 
 import engine
-from engine import Function, Tensor
+from engine import Function, as_tensor
+from engine.ops.erf import erf_array
 from engine.ops.unary import sigmoid_array
 
 __all__ = ["relu", "leaky_relu", "prelu", "rrelu", "elu", "selu", "softplus", "sigmoid", "tanh",
@@ -32,7 +31,7 @@ class _Pointwise(Function):
     @staticmethod
     def backward(ctx, g, *_):
         (d,) = ctx.saved_tensors
-        return (g * d,) + (None,) * ctx.n_extra
+        return (g * d,) + (None,) * ctx.meta  # ctx.meta: how many non-tensor arguments follow x
 
 
 def _pointwise(name, f):
@@ -41,15 +40,11 @@ def _pointwise(name, f):
     def forward(ctx, x, *args):
         out, d = f(x, *args, ctx.needs_input_grad[0])
         if d is not None:
-            ctx.n_extra = len(args)
+            ctx.meta = len(args)
             ctx.save_for_backward(d.astype(out.dtype, copy=False))
         return out
 
     return type(name, (_Pointwise,), {"forward": staticmethod(forward), "__doc__": f.__doc__})
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _leaky(x, slope, need):
@@ -98,63 +93,9 @@ _Softplus = _pointwise("Softplus", _softplus)
 _GELU = _pointwise("GELU", _gelu)
 
 
-# -- erf: Chebyshev interpolants of math.erf / math.erfc (max abs error ~2e-15, tested) --------
-@functools.lru_cache(maxsize=None)
-def _erf_coefficients():
-    def small(u):  # erf(x)/x as a function of y = x² ∈ [0, 1], u = 2y − 1
-        x = np.sqrt((u + 1) / 2)
-        return np.array([math.erf(v) / v for v in x])
-
-    def mid(u):  # erfc(x)·e^(x²) on x ∈ [1, 6], u = (x − 3.5)/2.5
-        x = u * 2.5 + 3.5
-        return np.array([math.erfc(v) * math.exp(v * v) for v in x])
-
-    return _cheb.chebinterpolate(small, 12), _cheb.chebinterpolate(mid, 24)
-
-
-def _clenshaw(c, u):
-    b1, b2, u2 = np.zeros_like(u), np.zeros_like(u), 2 * u
-    for ck in c[:0:-1]:
-        b1, b2 = u2 * b1 - b2 + ck, b1
-    return u * b1 - b2 + c[0]
-
-
-def erf_array(x):
-    """erf(x) = 2/√π ∫₀ˣ e^(−t²) dt elementwise on an ndarray (float64 inside, dtype kept):
-    x·P(x²) for |x| < 1, ±(1 − e^(−x²)·R(|x|)) for 1 ≤ |x| < 6, ±1 beyond."""
-    x = np.asarray(x)
-    x64 = x.astype(np.float64, copy=False)
-    cs, cm = _erf_coefficients()
-    a = np.abs(x64)
-    out = np.sign(x64)
-    s = a < 1
-    xs = x64[s]
-    out[s] = xs * _clenshaw(cs, 2 * xs * xs - 1)
-    m = (a >= 1) & (a < 6)
-    am = a[m]
-    out[m] = np.copysign(1 - np.exp(-am * am) * _clenshaw(cm, (am - 3.5) / 2.5), x64[m])
-    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
-
-
-class Erf(Function):
-    """out = erf(x);  dx = g · 2/√π · e^(−x²)."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return erf_array(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
-
-
 def erf(input):  # noqa: A002
-    """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise."""
-    return Erf.apply(_as_tensor(input))
+    """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise (``engine.erf``)."""
+    return engine.erf(input)
 
 
 # -- the activations ----------------------------------------------------------------------------
@@ -165,7 +106,7 @@ def relu(input, inplace=False):  # noqa: A002
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     """LeakyReLU(x) = x if x > 0 else negative_slope · x."""
-    return _LeakyReLU.apply(_as_tensor(input), negative_slope)
+    return _LeakyReLU.apply(as_tensor(input), negative_slope)
 
 
 def _channel_weight(input, weight):
@@ -181,7 +122,7 @@ def _channel_weight(input, weight):
 
 def prelu(input, weight):  # noqa: A002
     """PReLU(x) = x if x > 0 else a·x, a = ``weight`` (one slope, or one per channel on dim 1)."""
-    input = _as_tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     a = _channel_weight(input, weight)
     return engine.where(input._data > 0, input, input * a)
 
@@ -189,7 +130,7 @@ def prelu(input, weight):  # noqa: A002
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002
     """Randomized leaky ReLU: x if x ≥ 0 else a·x with a ~ U(lower, upper) drawn per element in
     training, a = (lower + upper)/2 in evaluation."""
-    input = _as_tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if not training:
         return leaky_relu(input, (lower + upper) / 2)
     a = engine.random.generator().uniform(lower, upper, input.shape)
@@ -198,17 +139,17 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
     """ELU(x) = x if x > 0 else α(eˣ − 1)."""
-    return _ELU.apply(_as_tensor(input), alpha, 1.0)
+    return _ELU.apply(as_tensor(input), alpha, 1.0)
 
 
 def selu(input, inplace=False):  # noqa: A002
     """SELU(x) = scale · (x if x > 0 else α(eˣ − 1)), α ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
-    return _ELU.apply(_as_tensor(input), SELU_ALPHA, SELU_SCALE)
+    return _ELU.apply(as_tensor(input), SELU_ALPHA, SELU_SCALE)
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     """Softplus(x) = (1/β) log(1 + e^(βx)); linear (x) where βx > threshold."""
-    return _Softplus.apply(_as_tensor(input), beta, threshold)
+    return _Softplus.apply(as_tensor(input), beta, threshold)
 
 
 def sigmoid(input):  # noqa: A002
@@ -226,7 +167,7 @@ def gelu(input, approximate="none"):  # noqa: A002
     ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate argument must be either 'none' or 'tanh', got {approximate!r}")
-    return _GELU.apply(_as_tensor(input), approximate)
+    return _GELU.apply(as_tensor(input), approximate)
 
 
 def _softmax_dim(name, ndim):
@@ -237,11 +178,11 @@ def _softmax_dim(name, ndim):
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
     """softmax(x)ᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``dim`` (cast to ``dtype`` first when given)."""
-    input = _as_tensor(input) if dtype is None else _as_tensor(input).to(dtype)  # noqa: A001
+    input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)  # noqa: A001
     return engine.softmax(input, _softmax_dim("softmax", input.ndim) if dim is None else dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
     """log_softmax(x)ᵢ = xᵢ − log Σⱼ e^(xⱼ) along ``dim``."""
-    input = _as_tensor(input) if dtype is None else _as_tensor(input).to(dtype)  # noqa: A001
+    input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)  # noqa: A001
     return engine.log_softmax(input, _softmax_dim("log_softmax", input.ndim) if dim is None else dim)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine import as_tensor
 from engine.ops.unary import sigmoid_array
 
-from .activation import _as_tensor, _pointwise
+from .activation import _pointwise
 
 __all__ = ["silu", "mish", "relu6", "hardtanh", "hardswish", "hardsigmoid", "logsigmoid", "softsign"]
 
@@ -63,41 +64,41 @@ _Softsign = _pointwise("Softsign", _softsign)
 
 def silu(input, inplace=False):  # noqa: A002
     """SiLU(x) = x · σ(x) (also called swish)."""
-    return _SiLU.apply(_as_tensor(input))
+    return _SiLU.apply(as_tensor(input))
 
 
 def mish(input, inplace=False):  # noqa: A002
     """Mish(x) = x · tanh(softplus(x))."""
-    return _Mish.apply(_as_tensor(input))
+    return _Mish.apply(as_tensor(input))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     """Hardtanh(x) = min(max(x, min_val), max_val)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
-    return _Hardtanh.apply(_as_tensor(input), min_val, max_val)
+    return _Hardtanh.apply(as_tensor(input), min_val, max_val)
 
 
 def relu6(input, inplace=False):  # noqa: A002
     """ReLU6(x) = min(max(x, 0), 6)."""
-    return _Hardtanh.apply(_as_tensor(input), 0.0, 6.0)
+    return _Hardtanh.apply(as_tensor(input), 0.0, 6.0)
 
 
 def hardswish(input, inplace=False):  # noqa: A002
     """Hardswish(x) = x · ReLU6(x + 3) / 6."""
-    return _Hardswish.apply(_as_tensor(input))
+    return _Hardswish.apply(as_tensor(input))
 
 
 def hardsigmoid(input, inplace=False):  # noqa: A002
     """Hardsigmoid(x) = ReLU6(x + 3) / 6."""
-    return _Hardsigmoid.apply(_as_tensor(input))
+    return _Hardsigmoid.apply(as_tensor(input))
 
 
 def logsigmoid(input):  # noqa: A002
     """LogSigmoid(x) = log(1 / (1 + e⁻ˣ))."""
-    return _LogSigmoid.apply(_as_tensor(input))
+    return _LogSigmoid.apply(as_tensor(input))
 
 
 def softsign(input):  # noqa: A002
     """Softsign(x) = x / (1 + |x|)."""
-    return _Softsign.apply(_as_tensor(input))
+    return _Softsign.apply(as_tensor(input))

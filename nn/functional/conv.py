@@ -2,22 +2,12 @@
 over the Numba im2col + BLAS kernels in ``engine.kernels.conv``."""
 from __future__ import annotations
 
-import numpy as np
-
-from engine import Function, Tensor
+from engine import Function, Tensor, as_tensor
 from engine import pad as _pad
 
+from ..validation import pair_arg
+
 __all__ = ["conv2d"]
-
-
-def _pair(v, name="argument"):
-    """An int or a pair of ints as a pair (TypeError for floats, strings, ...)."""
-    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(vals) != 2:
-        raise ValueError(f"conv2d: {name} must be an int or a pair, got {v!r}")
-    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in vals):
-        raise TypeError(f"conv2d: {name} must be an int or a pair of ints, got {v!r}")
-    return int(vals[0]), int(vals[1])
 
 
 def _kconv():
@@ -38,17 +28,15 @@ class Conv2dFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         out = _kconv().conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
-        ctx.conf = (stride, padding, dilation, groups)
+        ctx.meta = (stride, padding, dilation, groups)
         ctx.save_for_backward(x, weight)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        if not isinstance(g, np.ndarray):
-            raise RuntimeError("conv2d does not support double backward (create_graph=True)")
         need = ctx.needs_input_grad
-        gx, gw, gb = _kconv().conv2d_backward(g, x, w, *ctx.conf,
+        gx, gw, gb = _kconv().conv2d_backward(g, x, w, *ctx.meta,
                                               needs_input_grad=(need[0], need[1], need[2]))
         return gx, gw, gb, None, None, None, None
 
@@ -69,8 +57,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``padding`` is an int, a pair, ``'valid'`` (no padding) or ``'same'`` (output size = input
     size; stride must be 1; an odd total padding puts the extra row/column at the bottom/right).
     """
-    if not isinstance(input, Tensor):
-        input = Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
         raise TypeError(f"conv2d: weight must be a Tensor and bias a Tensor or None, got "
                         f"{type(weight).__name__} and {type(bias).__name__}")
@@ -94,7 +81,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None and tuple(bias.shape) != (co,):
         raise ValueError(f"conv2d: bias {tuple(bias.shape)} must have shape ({co},) for weight "
                          f"{tuple(weight.shape)}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = pair_arg(stride, "stride", "conv2d"), pair_arg(dilation, "dilation", "conv2d")
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
     if isinstance(padding, str):
@@ -111,7 +98,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 padding = (t, lft)
         else:
             raise ValueError(f"conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    padding = _pair(padding, "padding")
+    padding = pair_arg(padding, "padding", "conv2d")
     if min(padding) < 0:
         raise ValueError(f"conv2d: negative padding {padding}")
     h, w = input.shape[2] + 2 * padding[0], input.shape[3] + 2 * padding[1]

@@ -7,8 +7,8 @@ import numpy as np
 
 from engine import Function, Tensor
 
-from ..validation import tensor_arg
-from .conv import _kconv, _pair, conv2d
+from ..validation import pair_arg, tensor_arg
+from .conv import _kconv, conv2d
 
 __all__ = ["conv1d", "conv_transpose2d"]
 
@@ -66,8 +66,6 @@ class ConvTranspose2dFunction(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        if not isinstance(g, np.ndarray):
-            raise RuntimeError("conv_transpose2d does not support double backward (create_graph=True)")
         stride, padding, dilation, groups = ctx.meta
         need = ctx.needs_input_grad
         k = _kconv()
@@ -107,8 +105,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if bias is not None and tuple(bias.shape) != (cog * groups,):
         raise ValueError(f"conv_transpose2d: bias {tuple(bias.shape)} must have shape "
                          f"({cog * groups},) for weight {tuple(weight.shape)} and groups={groups}")
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
-    dilation, out_pad = _pair(dilation, "dilation"), _pair(output_padding, "output_padding")
+    stride, padding = pair_arg(stride, "stride", "conv_transpose2d"), pair_arg(padding, "padding", "conv_transpose2d")
+    dilation, out_pad = pair_arg(dilation, "dilation", "conv_transpose2d"), pair_arg(output_padding, "output_padding", "conv_transpose2d")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(out_pad) < 0:
         raise ValueError(f"conv_transpose2d: stride {stride} and dilation {dilation} must be positive, "
                          f"padding {padding} and output_padding {out_pad} non-negative")

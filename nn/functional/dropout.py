@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import Tensor
+from engine import as_tensor
 from engine.random import generator
 
 __all__ = ["dropout", "dropout2d", "alpha_dropout"]
@@ -35,7 +35,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Inverted dropout: in training, y = x · m / (1 − p) with m ~ Bernoulli(1 − p) per element
     (so E[y] = x); identity when not training; zeros when p = 1."""
     _check_p(p)
-    input = input if isinstance(input, Tensor) else Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if not training or p == 0.0:
         return input
     return _masked(input, p, input.shape)
@@ -45,7 +45,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     """Channel dropout: zeros whole channels — per (n, c) of an (N, C, H, W) input, per c of a
     (C, H, W) input — and scales the kept ones by 1 / (1 − p)."""
     _check_p(p)
-    input = input if isinstance(input, Tensor) else Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
                          f"shape {tuple(input.shape)}")
@@ -60,7 +60,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     are set to α' = −λα ≈ −1.7581, then y = a·(x·m + α'(1 − m)) + b with
     a = ((1 − p)(1 + p·α'²))^(−½), b = −a·α'·p. Identity when not training; zeros when p = 1."""
     _check_p(p)
-    input = input if isinstance(input, Tensor) else Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if not training or p == 0.0:
         return input
     if p == 1.0:

@@ -1,7 +1,7 @@
 """``F.linear``: y = x Wᵀ + b as one fused, twice-differentiable Function."""
 from __future__ import annotations
 
-from engine import Function, Tensor
+from engine import Function, Tensor, as_tensor
 
 __all__ = ["linear"]
 
@@ -35,8 +35,7 @@ class Linear(Function):
 def linear(input, weight, bias=None):  # noqa: A002
     """y = input @ weightᵀ + bias, input (*, in_features), weight (out_features, in_features),
     bias (out_features,) or None."""
-    if not isinstance(input, Tensor):
-        input = Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
         raise TypeError(f"linear: weight must be a Tensor and bias a Tensor or None, got "
                         f"{type(weight).__name__} and {type(bias).__name__}")

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from engine import Function, Tensor, where
+from engine import Function, as_tensor, where
 from engine.ops.unary import sigmoid_array
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -21,12 +21,9 @@ class _TargetDtypeError(TypeError, RuntimeError):
     """A target of the wrong dtype (a TypeError; a RuntimeError as in PyTorch)."""
 
 
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 def _arr(x):
-    return None if x is None else np.asarray(x._data if isinstance(x, Tensor) else x)
+    """A Tensor, array or list (a target, a weight) as an ndarray; None stays None."""
+    return None if x is None else np.asarray(x)
 
 
 def _reduction(size_average, reduce, reduction):
@@ -48,8 +45,8 @@ def _reduce(loss, reduction):
     return loss.sum() if reduction == "sum" else loss
 
 
-def _pair(name, input, target):  # noqa: A002
-    input, target = _t(input), _t(target)  # noqa: A001
+def _same_shape_pair(name, input, target):  # noqa: A002
+    input, target = as_tensor(input), as_tensor(target)  # noqa: A001
     if input.shape != target.shape:
         warnings.warn(f"{name}: using a target size {tuple(target.shape)} that is different to the "
                       f"input size {tuple(input.shape)}. This will likely lead to incorrect results "
@@ -65,7 +62,7 @@ def _weighted(loss, weight):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     """ℓ = w·(x − y)² elementwise, then reduced (mean over all elements, sum, or none)."""
     reduction = _reduction(size_average, reduce, reduction)
-    input, target = _pair("mse_loss", input, target)  # noqa: A001
+    input, target = _same_shape_pair("mse_loss", input, target)  # noqa: A001
     d = input - target
     return _reduce(_weighted(d * d, weight), reduction)
 
@@ -73,7 +70,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     """ℓ = w·|x − y| elementwise, then reduced."""
     reduction = _reduction(size_average, reduce, reduction)
-    input, target = _pair("l1_loss", input, target)  # noqa: A001
+    input, target = _same_shape_pair("l1_loss", input, target)  # noqa: A001
     return _reduce(_weighted((input - target).abs(), weight), reduction)
 
 
@@ -82,7 +79,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     reduction = _reduction(None, None, reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    input, target = _pair("huber_loss", input, target)  # noqa: A001
+    input, target = _same_shape_pair("huber_loss", input, target)  # noqa: A001
     d = input - target
     ad = d.abs()
     out = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
@@ -147,7 +144,7 @@ class CrossEntropy(Function):
         from engine.kernels import softmax_xent
 
         loss, lse = softmax_xent.cross_entropy_forward(x, t, weight, ignore_index, eps, reduction)
-        ctx.args = (t, weight, ignore_index, eps, reduction)
+        ctx.meta = (t, weight, ignore_index, eps, reduction)
         ctx.save_for_backward(x, lse)
         return loss
 
@@ -156,7 +153,7 @@ class CrossEntropy(Function):
         from engine.kernels import softmax_xent
 
         x, lse = ctx.saved_tensors
-        t, weight, ignore_index, eps, reduction = ctx.args
+        t, weight, ignore_index, eps, reduction = ctx.meta
         return (softmax_xent.cross_entropy_backward(g, x, t, lse, weight, ignore_index, eps, reduction),
                 None, None, None, None, None)
 
@@ -180,7 +177,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     x (N, C) or (N, C, d1, …) (or (C,) with a 0-d target); targets equal to ``ignore_index`` count
     0; 'mean' divides Σℓ by Σ w[t_n] over the kept targets."""
     reduction = _reduction(size_average, reduce, reduction)
-    x = _t(input)
+    x = as_tensor(input)
     x2, t, w_t, _, batch = _class_targets("nll_loss", x, target, weight, ignore_index)
     return _unflatten(_nll_rows(x2, t, w_t, reduction), reduction, batch)
 
@@ -195,9 +192,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-    x = _t(input)
+    x = as_tensor(input)
     if np.asarray(_arr(target)).dtype.kind == "f":
-        return _soft_cross_entropy(x, _t(target), weight, reduction, label_smoothing)
+        return _soft_cross_entropy(x, as_tensor(target), weight, reduction, label_smoothing)
     x2, _, _, t_raw, batch = _class_targets("cross_entropy", x, target, weight, ignore_index)
     w = None if weight is None else _arr(weight)
     out = CrossEntropy.apply(x2, t_raw, w, int(ignore_index), float(label_smoothing), reduction)
@@ -284,7 +281,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def _binary_args(name, input, target, weight):  # noqa: A002
-    x, y = _t(input), _t(target)
+    x, y = as_tensor(input), as_tensor(target)
     if x.shape != y.shape:
         raise ValueError(f"{name}: target {tuple(y.shape)} must have the same shape as input "
                          f"{tuple(x.shape)}")

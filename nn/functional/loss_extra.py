@@ -5,7 +5,7 @@ import warnings
 
 from engine import Tensor, log, where
 
-from .loss import _pair, _reduce, _reduction, huber_loss, l1_loss
+from .loss import _same_shape_pair, _reduce, _reduction, huber_loss, l1_loss
 
 __all__ = ["smooth_l1_loss", "kl_div"]
 
@@ -36,7 +36,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                           "support size. 'batchmean' divides only by the batch size, and aligns with "
                           "the KL div math definition.", stacklevel=2)
-    input, target = _pair("kl_div", input, target)  # noqa: A001
+    input, target = _same_shape_pair("kl_div", input, target)  # noqa: A001
     if log_target:
         loss = target.exp() * (target - input)
     else:

@@ -52,19 +52,18 @@ class AffineNorm(Function):
     Batch statistics (μ, σ² = biased variance over ``axes``):
         dx = r · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)),  ĝ = g · γ;
     given statistics: dx = ĝ · r.  dγ = Σ g · x̂,  dβ = Σ g over the broadcast axes.
-    ``sink`` (a list) receives ``(μ, σ²_biased, n)`` when batch statistics are used."""
+    With ``return_stats`` (batch statistics only) it also returns μ and σ²_biased (kept dims) as
+    outputs without gradient (``mark_non_differentiable``)."""
 
     raw = True
     twice_differentiable = False
 
     @staticmethod
-    def forward(ctx, x, weight, bias, axes, wshape, eps, stats, sink):
+    def forward(ctx, x, weight, bias, axes, wshape, eps, stats, return_stats):
         if stats is None:
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = np.mean(np.square(xc), axis=axes, keepdims=True)
-            if sink is not None:
-                sink.append((mean, var, x.size // mean.size if mean.size else 0))
         else:
             mean, var = stats
             xc = x - mean
@@ -79,10 +78,13 @@ class AffineNorm(Function):
             y = xhat.copy()
         ctx.meta = (axes, wshape, stats is None, None if bias is None else bias.shape)
         ctx.save_for_backward(xhat, r.astype(x.dtype, copy=False), weight)
+        if return_stats and stats is None:
+            ctx.mark_non_differentiable(mean, var)
+            return y, mean, var
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, *_):  # no gradient flows from the returned statistics
         axes, wshape, batch_stats, bshape = ctx.meta
         xhat, r, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
@@ -104,36 +106,38 @@ class AffineNorm(Function):
 class BatchNormFunction(Function):
     """The fused batch-norm kernel (``engine.kernels.batchnorm``) as one op:
     y = (x − μ_c) · r_c · γ_c + β_c with batch (``training``) or given statistics; gradients as
-    :class:`AffineNorm`. ``sink`` receives ``(μ, σ²_biased, n)`` in training."""
+    :class:`AffineNorm`. In training it also returns the batch μ and σ²_biased (per channel) as
+    outputs without gradient."""
 
     raw = True
     twice_differentiable = False
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, eps, sink):
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
         from engine.kernels import batchnorm as kbn
 
         out, mean, invstd, var = kbn.batchnorm_forward(x, weight, bias, eps, running_mean, running_var,
                                                        training)
-        if sink is not None and training:
-            sink.append((mean, var, x.size // x.shape[1]))
-        ctx.training = training
+        ctx.meta = training
         ctx.save_for_backward(x, weight, mean, invstd)
+        if training:
+            ctx.mark_non_differentiable(mean, var)
+            return out, mean, var
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, *_):  # no gradient flows from the returned statistics
         from engine.kernels import batchnorm as kbn
 
         x, weight, mean, invstd = ctx.saved_tensors
-        gx, gw, gb = kbn.batchnorm_backward(g, x, weight, mean, invstd, ctx.training)
+        gx, gw, gb = kbn.batchnorm_backward(g, x, weight, mean, invstd, ctx.meta)
         need = ctx.needs_input_grad
         return (gx if need[0] else None, gw if need[1] else None, gb if need[2] else None,
-                None, None, None, None, None)
+                None, None, None, None)
 
 
-def _norm(x, weight, bias, axes, wshape, eps, stats=None, sink=None):
-    return AffineNorm.apply(x, weight, bias, tuple(axes), tuple(wshape), float(eps), stats, sink)
+def _norm(x, weight, bias, axes, wshape, eps, stats=None, return_stats=False):
+    return AffineNorm.apply(x, weight, bias, tuple(axes), tuple(wshape), float(eps), stats, return_stats)
 
 
 def _update_running(running, batch_value, momentum):
@@ -143,7 +147,8 @@ def _update_running(running, batch_value, momentum):
 
 
 def _stat(t, wshape, dtype):
-    return np.asarray(t._data if isinstance(t, Tensor) else t, dtype=dtype).reshape(wshape)
+    """A running statistic (Tensor or array) as an ndarray of ``dtype`` shaped ``wshape``."""
+    return np.asarray(t, dtype=dtype).reshape(wshape)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
@@ -173,12 +178,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
                              f"input size {tuple(input.shape)}")
-        sink = []
         if input.dtype in _KERNEL_DTYPES:
-            out = BatchNormFunction.apply(input, weight, bias, None, None, True, float(eps), sink)
+            out, mean, var = BatchNormFunction.apply(input, weight, bias, None, None, True, float(eps))
         else:
-            out = _norm(input, weight, bias, axes, wshape, eps, None, sink)
-        mean, var, n = sink[0]
+            out, mean, var = _norm(input, weight, bias, axes, wshape, eps, None, True)
         if running_mean is not None:
             _update_running(running_mean, mean.reshape(c), momentum)
         if running_var is not None:
@@ -188,7 +191,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError("batch_norm: running_mean and running_var are required when training=False")
     if input.dtype in _KERNEL_DTYPES and input.numel() > 0:
         return BatchNormFunction.apply(input, weight, bias, _stat(running_mean, (c,), input.dtype),
-                                       _stat(running_var, (c,), input.dtype), False, float(eps), None)
+                                       _stat(running_var, (c,), input.dtype), False, float(eps))
     stats = (_stat(running_mean, wshape, input.dtype), _stat(running_var, wshape, input.dtype))
     return _norm(input, weight, bias, axes, wshape, eps, stats)
 
@@ -242,9 +245,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     axes = tuple(range(2, input.ndim))
     wshape = (1, c) + (1,) * (input.ndim - 2)
     if use_input_stats:
-        sink = []
-        out = _norm(input, weight, bias, axes, wshape, eps, None, sink)
-        mean, var, n = sink[0]
+        out, mean, var = _norm(input, weight, bias, axes, wshape, eps, None, True)
+        mean, var = mean.numpy(), var.numpy()
+        n = int(np.prod(input.shape[2:]))
         if running_mean is not None:
             _update_running(running_mean, mean.mean(axis=0).reshape(c), momentum)
         if running_var is not None:

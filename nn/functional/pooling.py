@@ -2,9 +2,9 @@
 Numba kernels of ``engine.kernels.pool`` (NCHW, or unbatched CHW)."""
 from __future__ import annotations
 
-import numpy as np
+from engine import Function, as_tensor
 
-from engine import Function, Tensor
+from ..validation import pair_arg
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -17,86 +17,70 @@ def _kpool():
 
 class MaxPool2dFunction(Function):
     """out = max over each (dilated) window of the −∞-padded input;  dx[argmax] += g.
-    ``sink`` (a list) receives the int64 argmax indices (flat h·W + w within each plane; −1 for a
-    dilated window that holds only padding: its output is −∞ and it passes no gradient)."""
+    With ``return_indices`` the int64 argmax indices are a second output without gradient (flat
+    h·W + w within each plane; −1 for a dilated window that holds only padding: its output is −∞
+    and it passes no gradient)."""
 
     raw = True
     twice_differentiable = False
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, sink):
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
         out, ind = _kpool().maxpool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
-        if sink is not None:
-            sink.append(ind)
-        ctx.shape = x.shape
-        ctx.save_for_backward(ind)       # a saved value: released by backward (not a ctx attribute)
+        ctx.meta = x.shape
+        ctx.save_for_backward(ind)       # a saved value: released by backward
+        if return_indices:
+            ctx.mark_non_differentiable(ind)
+            return out, ind
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        if not isinstance(g, np.ndarray):
-            raise RuntimeError("max_pool2d does not support double backward (create_graph=True)")
+    def backward(ctx, g, *_):
         (ind,) = ctx.saved_tensors
         # the kernel skips index -1 (an all-padding window passes no gradient)
-        return _kpool().maxpool2d_backward(g, ind, ctx.shape), None, None, None, None, None, None
+        return _kpool().maxpool2d_backward(g, ind, ctx.meta), None, None, None, None, None, None
 
 
 class AvgPool2dFunction(Function):
     """out = Σ_window x / D;  dx[window] += g / D (D: window size, real elements, or override)."""
 
     raw = True
+    twice_differentiable = False  # backward is a kernel on payloads
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
-        ctx.args = (x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        ctx.meta = (x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         return _kpool().avgpool2d_forward(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                                           divisor_override)
 
     @staticmethod
     def backward(ctx, g):
-        if not isinstance(g, np.ndarray):
-            raise RuntimeError("avg_pool2d does not support double backward (create_graph=True)")
-        return (_kpool().avgpool2d_backward(g, *ctx.args),) + (None,) * 6
+        return (_kpool().avgpool2d_backward(g, *ctx.meta),) + (None,) * 6
 
 
 class AdaptiveAvgPool2dFunction(Function):
     """out[i, j] = mean of bin [⌊iH/Ho⌋, ⌈(i+1)H/Ho⌉) × [⌊jW/Wo⌋, ⌈(j+1)W/Wo⌉);  dx += g / |bin|."""
 
     raw = True
+    twice_differentiable = False  # backward is a kernel on payloads
 
     @staticmethod
     def forward(ctx, x, output_size):
-        ctx.shape = x.shape
+        ctx.meta = x.shape
         return _kpool().adaptive_avgpool2d_forward(x, output_size)
 
     @staticmethod
     def backward(ctx, g):
-        if not isinstance(g, np.ndarray):
-            raise RuntimeError("adaptive_avg_pool2d does not support double backward (create_graph=True)")
-        return _kpool().adaptive_avgpool2d_backward(g, ctx.shape), None
-
-
-def _pair(v, name="argument", fn="pool2d", minimum=None):
-    """An int or a pair of ints (a 1-tuple repeats) as a pair; TypeError for anything else
-    (2.5 is not silently 2) and ValueError below ``minimum``."""
-    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(vals) == 1:
-        vals = vals * 2
-    if len(vals) != 2 or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in vals):
-        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
-    vals = (int(vals[0]), int(vals[1]))
-    if minimum is not None and min(vals) < minimum:
-        raise ValueError(f"{fn}: {name} must be {'positive' if minimum == 1 else 'non-negative'}, got {v!r}")
-    return vals
+        return _kpool().adaptive_avgpool2d_backward(g, ctx.meta), None
 
 
 def _window(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     """Validated (kernel, stride, padding, dilation) pairs, as PyTorch checks them: kernel, stride
     and dilation ≥ 1, 0 ≤ padding ≤ half the effective kernel, and an output of at least 1×1."""
-    k = _pair(kernel_size, "kernel_size", fn, 1)
-    s = _pair(kernel_size if stride is None or stride == () else stride, "stride", fn, 1)
-    p = _pair(padding, "padding", fn, 0)
-    d = _pair(dilation, "dilation", fn, 1)
+    k = pair_arg(kernel_size, "kernel_size", fn, 1)
+    s = pair_arg(kernel_size if stride is None or stride == () else stride, "stride", fn, 1)
+    p = pair_arg(padding, "padding", fn, 0)
+    d = pair_arg(dilation, "dilation", fn, 1)
     for i in range(2):
         eff = d[i] * (k[i] - 1) + 1
         if p[i] > eff // 2:
@@ -111,8 +95,7 @@ def _window(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 def _batched(input, name):  # noqa: A002
-    if not isinstance(input, Tensor):
-        input = Tensor(input)  # noqa: A001
+    input = as_tensor(input)  # noqa: A001
     if input.ndim == 3:
         return input.unsqueeze(0), True
     if input.ndim != 4:
@@ -128,14 +111,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     int64 argmax (flat ``h·W + w`` within each plane, as PyTorch)."""
     x, unbatched = _batched(input, "max_pool2d")
     k, s, p, d = _window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    sink = [] if return_indices else None
-    out = MaxPool2dFunction.apply(x, k, s, p, d, bool(ceil_mode), sink)
-    if unbatched:
-        out = out.squeeze(0)
     if not return_indices:
-        return out
-    ind = sink[0][0] if unbatched else sink[0]
-    return out, Tensor(ind)
+        out = MaxPool2dFunction.apply(x, k, s, p, d, bool(ceil_mode), False)
+        return out.squeeze(0) if unbatched else out
+    out, ind = MaxPool2dFunction.apply(x, k, s, p, d, bool(ceil_mode), True)
+    return (out.squeeze(0), ind.squeeze(0)) if unbatched else (out, ind)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002

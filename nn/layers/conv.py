@@ -9,7 +9,8 @@ from engine import pad as _pad
 from engine.dtypes import get_default_dtype
 from engine.random import generator
 
-from ..functional.conv import _pair, _same_padding, conv2d
+from ..functional.conv import _same_padding, conv2d
+from ..validation import pair_arg
 from ..module import Module
 from ..parameter import Parameter
 
@@ -48,9 +49,9 @@ class Conv2d(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"Conv2d: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
+        self.kernel_size = pair_arg(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair_arg(stride, "stride", "Conv2d")
+        self.dilation = pair_arg(dilation, "dilation", "Conv2d")
         for name, v in (("kernel_size", self.kernel_size), ("stride", self.stride), ("dilation", self.dilation)):
             if min(v) < 1:
                 raise ValueError(f"Conv2d: {name} must be positive, got {v}")
@@ -61,7 +62,7 @@ class Conv2d(Module):
                 raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding")
+            self.padding = pair_arg(padding, "padding", "Conv2d")
             if min(self.padding) < 0:
                 raise ValueError(f"Conv2d: negative padding is not supported, got {self.padding}")
         self.padding_mode = padding_mode

@@ -10,9 +10,9 @@ from engine import pad as _pad
 from engine.device import check_device
 from engine.dtypes import get_default_dtype
 
-from ..functional.conv import _pair
 from ..functional.conv_extra import _single, conv1d, conv_transpose2d
 from ..module import Module
+from ..validation import pair_arg
 from .conv import _PADDING_MODES, _uniform_parameter
 
 __all__ = ["Conv1d", "ConvTranspose2d"]
@@ -107,10 +107,10 @@ class ConvTranspose2d(Module):
         if padding_mode != "zeros":
             raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.padding = _pair(stride, "stride"), _pair(padding, "padding")
-        self.output_padding = _pair(output_padding, "output_padding")
-        self.dilation = _pair(dilation, "dilation")
+        self.kernel_size = pair_arg(kernel_size, "kernel_size", "ConvTranspose2d")
+        self.stride, self.padding = pair_arg(stride, "stride", "ConvTranspose2d"), pair_arg(padding, "padding", "ConvTranspose2d")
+        self.output_padding = pair_arg(output_padding, "output_padding", "ConvTranspose2d")
+        self.dilation = pair_arg(dilation, "dilation", "ConvTranspose2d")
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         _init(self, (in_channels, out_channels // groups) + self.kernel_size, bias, dtype)
