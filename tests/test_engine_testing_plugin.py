@@ -31,9 +31,18 @@ def test_examples_per_check():
 """
 
 
+# the variables by which Hypothesis detects a CI server and then loads its own "ci" profile
+CI_VARIABLES = ("CI", "__TOX_ENVIRONMENT_VARIABLE_ORIGINAL_CI", "TF_BUILD", "bamboo.buildKey",
+                "BUILDKITE", "CIRCLECI", "CIRRUS_CI", "CODEBUILD_BUILD_ID", "GITHUB_ACTIONS",
+                "GITLAB_CI", "HEROKU_TEST_RUN_ID", "TEAMCITY_VERSION")
+
+
 @pytest.fixture
 def env(pytester, monkeypatch):
+    """A user's suite run in a subprocess, outside any CI server (this suite itself may run on one)."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     return pytester
 
 
@@ -52,6 +61,17 @@ def test_ini_option_and_a_profile_chosen_by_the_suite_win(env):
                      "settings.load_profile('ci')\n")
     env.makepyfile(test_user=USER_TESTS.format(profile="ci", n=4))
     env.runpytest_subprocess(*PLUGIN).assert_outcomes(passed=2)
+
+
+def test_on_a_ci_server_hypothesis_own_ci_profile_stays(env, monkeypatch):
+    # Hypothesis loads its "ci" profile (also derandomised, no deadline) when CI is set; that
+    # counts as a choice already made, so the plugin leaves it and only sets the examples
+    monkeypatch.setenv("CI", "true")
+    env.makepyfile(test_user=USER_TESTS.format(profile="ci", n=5))
+    result = env.runpytest_subprocess(*PLUGIN, "--gradcheck-max-examples", "5")
+    result.assert_outcomes(passed=2)
+    assert any("gradbricks: hypothesis profile 'ci', check examples 5" in line
+               for line in result.outlines)
 
 
 def test_a_bad_value_is_a_usage_error(env):

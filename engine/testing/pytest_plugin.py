@@ -5,7 +5,9 @@ no boilerplate:
   ``nn.testing.check_module`` (also the ini option ``gradcheck_max_examples``);
 * a Hypothesis profile ``gradbricks`` (derandomised: the same examples every run; no deadline:
   gradient checks are slow and timing-dependent), loaded by default when nothing else chose a
-  profile — ``--hypothesis-profile NAME`` or a conftest's ``settings.load_profile`` wins.
+  profile — ``--hypothesis-profile NAME`` or a conftest's ``settings.load_profile`` wins, and so
+  does the ``ci`` profile Hypothesis loads by itself on a CI server (``CI`` set; it is also
+  derandomised with no deadline).
 
 Disable the whole plugin with ``pytest -p no:gradbricks``.
 """
