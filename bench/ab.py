@@ -1,0 +1,107 @@
+"""Same-run A/B of the library at two commits: is a change free of speed loss?
+
+    python bench/ab.py REV_A REV_B [--only SUBSTR] [--rounds N] [--iters N] [--threads N]
+
+Each revision is checked out (``git worktree``) into a temporary directory; then, for every
+selected workload of *this* checkout's ``bench/workloads`` (only our side of it: the workloads
+use the public API, so the same code drives both revisions), fresh interpreters alternate
+A B A B for ``--rounds`` rounds, each timing ``--iters`` steps after a warm-up with the library
+imported from its revision. Printed: the median step time of each revision over all rounds and
+the ratio B / A (below 1: B is faster). On a shared machine a ratio within ±5% needs a quiet
+machine and three agreeing runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+_CHILD = r"""
+import json, sys, time
+sys.path.insert(0, {bench!r})
+import importlib, pkgutil
+import workloads
+name, iters = {name!r}, {iters}
+for mod in pkgutil.iter_modules(workloads.__path__):
+    for w in getattr(importlib.import_module("workloads." + mod.name), "WORKLOADS", []):
+        if w.name == name:
+            step = w.ours()
+            for _ in range(w.warmup):
+                step()
+            times = []
+            for _ in range(iters):
+                t0 = time.perf_counter(); step(); times.append((time.perf_counter() - t0) * 1e3 / w.per_call)
+            print("TIMES " + json.dumps(times))
+"""
+
+
+def _checkout(rev: str, parent: str) -> str:
+    path = os.path.join(parent, rev.replace("/", "_"))
+    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", path, rev], check=True)
+    return path
+
+
+def _times(tree: str, name: str, iters: int, threads: int) -> list[float]:
+    env = dict(os.environ, PYTHONPATH=tree)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[var] = str(threads)
+    code = _CHILD.format(bench=HERE, name=name, iters=iters)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    (line,) = [l for l in out.splitlines() if l.startswith("TIMES ")]
+    return json.loads(line[6:])
+
+
+def _workload_names(only: str | None) -> list[str]:
+    sys.path.insert(0, HERE)
+    import importlib
+    import pkgutil
+
+    import workloads
+
+    names = []
+    for mod in sorted(pkgutil.iter_modules(workloads.__path__), key=lambda m: m.name):
+        for w in getattr(importlib.import_module("workloads." + mod.name), "WORKLOADS", []):
+            if only is None or only in w.name or only == w.group:
+                names.append(w.name)
+    return names
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rev_a")
+    ap.add_argument("rev_b")
+    ap.add_argument("--only", action="append", help="workload name substring or group (repeatable)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    names = [n for o in (args.only or [None]) for n in _workload_names(o)]
+    with tempfile.TemporaryDirectory(prefix="gradbricks-ab-") as tmp:
+        trees = [_checkout(args.rev_a, tmp), _checkout(args.rev_b, tmp)]
+        try:
+            print(f"A = {args.rev_a}, B = {args.rev_b}, threads={args.threads}, "
+                  f"{args.rounds} rounds x {args.iters} steps")
+            print(f"{'workload':46s} {'A ms':>9s} {'B ms':>9s} {'B/A':>6s}")
+            for name in names:
+                a, b = [], []
+                for _ in range(args.rounds):
+                    a += _times(trees[0], name, args.iters, args.threads)
+                    b += _times(trees[1], name, args.iters, args.threads)
+                ma, mb = statistics.median(a), statistics.median(b)
+                print(f"{name[:46]:46s} {ma:9.3f} {mb:9.3f} {mb / ma:6.2f}", flush=True)
+        finally:
+            for t in trees:
+                subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", t], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
