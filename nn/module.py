@@ -1,8 +1,9 @@
 """``Module``: the base of every layer and model, with PyTorch's API — registration of
 parameters, buffers and submodules by attribute assignment, ``parameters``/``named_parameters``,
 ``children``/``modules``, ``train``/``eval``, ``zero_grad``, ``state_dict``/``load_state_dict``
-(strict key and shape checks), ``register_buffer``, ``apply``, forward hooks, and keras-style
-regularization (``regularization_loss``)."""
+(strict key and shape checks), ``register_buffer``, ``apply``, forward hooks, and
+``regularization_loss`` (the sum of the keras-style penalties of the ``nn.regularizers.Regularized``
+modules inside; the penalties themselves live in that mixin, not here)."""
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
@@ -13,6 +14,7 @@ from engine import Tensor
 from engine.conversion import parse_to
 
 from .parameter import Parameter
+from .regularizers import Regularized
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -42,10 +44,6 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
-        d["kernel_regularizer"] = None
-        d["bias_regularizer"] = None
-        d["activity_regularizer"] = None
-        d["_activity_penalty"] = None
 
     # -- registration -------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -140,8 +138,6 @@ class Module:
             res = hook(self, args, out)
             if res is not None:
                 out = res
-        if self.activity_regularizer is not None:
-            self.__dict__["_activity_penalty"] = self.activity_regularizer(out)
         return out
 
     def register_forward_hook(self, hook):
@@ -329,30 +325,14 @@ class Module:
             target._vc[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
-    # -- regularization (keras-style) -----------------------------------------------------------
-    def set_regularizers(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
-        """Attach keras-style penalties: on ``weight``, on ``bias``, and on this module's output."""
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.activity_regularizer = activity_regularizer
-
-    def regularization_terms(self):
-        """This module's own penalties: kernel_regularizer(weight), bias_regularizer(bias), and
-        the activity_regularizer of its last output."""
-        terms = []
-        w, b = self._parameters.get("weight"), self._parameters.get("bias")
-        if self.kernel_regularizer is not None and w is not None:
-            terms.append(self.kernel_regularizer(w))
-        if self.bias_regularizer is not None and b is not None:
-            terms.append(self.bias_regularizer(b))
-        if self.activity_regularizer is not None and self._activity_penalty is not None:
-            terms.append(self._activity_penalty)
-        return terms
-
+    # -- regularization (keras-style; see nn.regularizers.Regularized) ----------------------------
     def regularization_loss(self):
-        """Σ of every module's regularization terms (a 0-d Tensor; 0 when there are none)."""
+        """Σ of the ``regularization_terms()`` of every ``Regularized`` module among self and its
+        descendants (a 0-d Tensor; 0 when there are none)."""
         total = None
         for m in self.modules():
+            if not isinstance(m, Regularized):
+                continue
             for t in m.regularization_terms():
                 total = t if total is None else total + t
         return total if total is not None else Tensor(np.zeros((), dtype=np.float32))

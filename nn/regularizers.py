@@ -1,11 +1,12 @@
 """Keras-style weight/activity regularizers: callables mapping a Tensor to a 0-d penalty Tensor.
 
-Pass them to a layer (``nn.Linear(..., kernel_regularizer=nn.regularizers.l2(1e-4))``) and add
-``model.regularization_loss()`` to the training loss; the penalty is differentiable.
+Pass them to a layer that accepts them (``nn.Linear(..., kernel_regularizer=nn.regularizers.l2(1e-4))``;
+such layers inherit the ``Regularized`` mixin) and add ``model.regularization_loss()`` to the
+training loss; the penalty is differentiable. A plain ``Module`` carries none of this.
 """
 from __future__ import annotations
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "Regularized"]
 
 
 def _check(name, value):
@@ -80,3 +81,66 @@ def l2(l=0.01):  # noqa: E741
 def l1_l2(l1=0.01, l2=0.01):  # noqa: A002
     """An elastic-net regularizer: x ↦ l1 · Σ|x| + l2 · Σ x²."""
     return L1L2(l1=l1, l2=l2)
+
+
+def _record_activity_penalty(module, inputs, output):
+    """Forward hook of a Regularized module: keep activity_regularizer(output) for
+    ``regularization_terms``."""
+    module.__dict__["_activity_penalty"] = module.activity_regularizer(output)
+
+
+class Regularized:
+    """Mixin for a Module with ``weight``/``bias`` parameters that accepts keras-style penalties
+    (``class Linear(Regularized, Module)``; its constructor calls ``set_regularizers``).
+
+    ``kernel_regularizer(weight)`` and ``bias_regularizer(bias)`` are evaluated when
+    ``regularization_terms()`` is called; ``activity_regularizer(output)`` is evaluated by a
+    forward hook (registered only while an activity regularizer is set, so a layer without one
+    pays nothing per call) and the penalty of the last output is kept. The hook runs in
+    registration order among the module's forward hooks: it sees the output of the forward
+    hooks registered before it was set.
+    """
+
+    kernel_regularizer = None
+    bias_regularizer = None
+    _activity_regularizer = None
+    _activity_hook = None
+    _activity_penalty = None
+
+    def set_regularizers(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
+        """Attach keras-style penalties: on ``weight``, on ``bias``, and on this module's output
+        (None removes one)."""
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.activity_regularizer = activity_regularizer
+
+    @property
+    def activity_regularizer(self):
+        """The penalty on this module's output (None: none); setting it (un)registers the hook
+        and forgets the last output's penalty."""
+        return self._activity_regularizer
+
+    @activity_regularizer.setter
+    def activity_regularizer(self, regularizer):
+        if regularizer is not None and not callable(regularizer):
+            raise TypeError(f"activity_regularizer must be callable or None, got {type(regularizer).__name__}")
+        if self._activity_hook is not None:
+            self._activity_hook.remove()
+        d = self.__dict__
+        d["_activity_regularizer"] = regularizer
+        d["_activity_penalty"] = None
+        d["_activity_hook"] = (self.register_forward_hook(_record_activity_penalty)
+                               if regularizer is not None else None)
+
+    def regularization_terms(self):
+        """This module's own penalties: kernel_regularizer(weight), bias_regularizer(bias), and
+        the activity_regularizer of its last output (each only when set)."""
+        terms = []
+        w, b = self._parameters.get("weight"), self._parameters.get("bias")
+        if self.kernel_regularizer is not None and w is not None:
+            terms.append(self.kernel_regularizer(w))
+        if self.bias_regularizer is not None and b is not None:
+            terms.append(self.bias_regularizer(b))
+        if self._activity_penalty is not None:
+            terms.append(self._activity_penalty)
+        return terms

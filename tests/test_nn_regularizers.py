@@ -75,3 +75,73 @@ def test_regularization_gradient_by_gradcheck():
     lin = nn.Linear(3, 2, dtype=np.float64, kernel_regularizer=regularizers.l2(0.3),
                     bias_regularizer=regularizers.l2(0.1))
     assert engine.gradcheck(lambda w, b: lin.regularization_loss(), [lin.weight, lin.bias])
+
+
+def test_plain_module_carries_no_regularizer_state():
+    class Plain(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    m = Plain()
+    names = set(vars(m)) | set(dir(type(m)))
+    assert not [n for n in names if "regulariz" in n and n != "regularization_loss"]
+    assert not [n for n in names if "activity" in n]
+    assert not isinstance(m, regularizers.Regularized) and not m._forward_hooks
+    m(engine.Tensor(np.ones(3)))
+    assert set(vars(m)) == set(vars(Plain()))        # calling it adds no state
+    assert m.regularization_loss().item() == 0
+    # a Linear without an activity regularizer registers no hook: its calls pay nothing
+    assert not nn.Linear(2, 2, kernel_regularizer=regularizers.l2(0.1))._forward_hooks
+
+
+@SETTINGS
+@given(st.integers(0, 2 ** 31 - 1), lams, lams, lams)
+def test_mixin_penalties_match_numpy_in_a_custom_container(seed, a, b, c):
+    """A user's container holding a Conv2d (activity penalty on its output) and a Maxout (kernel and
+    bias penalties): regularization_loss() is the NumPy sum of all three."""
+    engine.manual_seed(seed % 10000)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 2, dtype=np.float64, activity_regularizer=regularizers.l1(a))
+            self.head = nn.Maxout(8, 3, dtype=np.float64, kernel_regularizer=regularizers.l2(b),
+                                  bias_regularizer=regularizers.l1_l2(c, c))
+
+        def forward(self, x):
+            return self.head(self.conv(x).reshape(x.shape[0], -1))
+
+    net = Net()
+    x = np.random.default_rng(seed).standard_normal((2, 1, 3, 3))
+    net(engine.Tensor(x))
+    w = net.conv.weight.numpy()
+    conv = np.array([[[[(x[n, 0, i:i + 2, j:j + 2] * w[o, 0]).sum() for j in range(2)] for i in range(2)]
+                      for o in range(2)] for n in range(2)]) + net.conv.bias.numpy()[None, :, None, None]
+    W, bias = net.head.weight.numpy(), net.head.bias.numpy()
+    expected = a * np.abs(conv).sum() + b * (W ** 2).sum() + c * np.abs(bias).sum() + c * (bias ** 2).sum()
+    np.testing.assert_allclose(net.regularization_loss().item(), expected, rtol=1e-10)
+
+
+def test_activity_regularizer_assignment_registers_and_removes_its_hook():
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    x = engine.Tensor(np.arange(6.0).reshape(2, 3))
+    lin(x)
+    assert lin.regularization_loss().item() == 0
+    lin.activity_regularizer = regularizers.l2(0.5)
+    assert len(lin._forward_hooks) == 1
+    y = lin(x).numpy()
+    assert lin.regularization_loss().item() == pytest.approx(0.5 * (y ** 2).sum())
+    lin.set_regularizers()                              # all removed: no hook, no stale penalty
+    assert not lin._forward_hooks and lin.regularization_loss().item() == 0
+    with pytest.raises(TypeError, match="activity_regularizer"):
+        lin.activity_regularizer = 0.1
+
+
+def test_deepcopy_keeps_the_activity_penalty_per_copy():
+    import copy
+    lin = nn.Linear(2, 2, dtype=np.float64, activity_regularizer=regularizers.l1(1.0))
+    twin = copy.deepcopy(lin)
+    twin(engine.Tensor(np.ones((1, 2))))
+    assert lin.regularization_loss().item() == 0       # the copy's hook records on the copy
+    y = twin(engine.Tensor(np.ones((1, 2)))).numpy()
+    assert twin.regularization_loss().item() == pytest.approx(np.abs(y).sum())

@@ -13,6 +13,7 @@ from ..functional.conv import _same_padding, conv2d
 from ..validation import pair_arg
 from ..module import Module
 from ..parameter import Parameter
+from ..regularizers import Regularized
 
 __all__ = ["Conv2d"]
 
@@ -24,7 +25,7 @@ def _uniform_parameter(shape, bound, dtype):
     return Parameter(generator().uniform(-bound, bound, shape).astype(dtype))
 
 
-class Conv2d(Module):
+class Conv2d(Regularized, Module):
     """Applies ``conv2d`` (see ``nn.functional.conv2d``) with a learnable
     ``weight (out_channels, in_channels/groups, kH, kW)`` and ``bias (out_channels,)``:
 

@@ -12,6 +12,7 @@ from ..functional.linear import linear
 from ..module import Module
 from ..validation import size_arg
 from ..parameter import Parameter
+from ..regularizers import Regularized
 
 __all__ = ["Linear", "Maxout"]
 
@@ -29,7 +30,7 @@ def _reset(weight, bias):
         init.uniform_(bias, -bound, bound)
 
 
-class Linear(Module):
+class Linear(Regularized, Module):
     """y = x Wᵀ + b, W of shape (out_features, in_features), b of shape (out_features,).
 
     Init as PyTorch: W, b ~ U(−1/√in_features, 1/√in_features). Keras-style
@@ -61,7 +62,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Maxout(Module):
+class Maxout(Regularized, Module):
     """Maxout (Goodfellow et al. 2013): y_j = max_{i<k} (x W_iᵀ + b_i)_j over ``pieces`` = k linear
     pieces. ``weight`` has shape (k·out_features, in_features): piece i is rows
     [i·out_features, (i+1)·out_features). Init as Linear.
