@@ -50,10 +50,15 @@ def _check_function(shape, seed):
     x = engine.tensor(rng.standard_normal(shape), requires_grad=True)
     w = engine.tensor(rng.standard_normal(shape[1]) + 1.5, requires_grad=True)
     b = engine.tensor(rng.standard_normal(shape[1]), requires_grad=True)
-    y = sbn.SyncBatchNormFunction.apply(x, w, b, 1e-5, None)
+    y, mean, var, count = sbn.SyncBatchNormFunction.apply(x, w, b, 1e-5)
     np.testing.assert_allclose(y.numpy(), ref_bn(x.numpy(), w.numpy(), b.numpy(), 1e-5), atol=1e-12)
+    axes = (0,) + tuple(range(2, len(shape)))       # the statistics are extra outputs without gradient
+    np.testing.assert_allclose(mean.numpy(), x.numpy().mean(axis=axes), atol=1e-12)
+    np.testing.assert_allclose(var.numpy(), x.numpy().var(axis=axes), atol=1e-12)
+    assert count.item() == x.numpy().size // shape[1] and count.dtype == np.int64
+    assert not (mean.requires_grad or var.requires_grad or count.requires_grad)
     proj = engine.tensor(rng.standard_normal(shape))   # a non-trivial upstream gradient
-    assert engine.gradcheck(lambda x, w, b: sbn.SyncBatchNormFunction.apply(x, w, b, 1e-5, None) * proj,
+    assert engine.gradcheck(lambda x, w, b: sbn.SyncBatchNormFunction.apply(x, w, b, 1e-5)[0] * proj,
                             [x, w, b])
 
 

@@ -28,13 +28,14 @@ class SyncBatchNormFunction(Function):
         dx = r · (ĝ − (1/n)·Σ_all ĝ − x̂ · (1/n)·Σ_all ĝ·x̂)     (one all-reduce of both sums)
         dγ = Σ_local g · x̂,   dβ = Σ_local g                    (per rank; DDP averages them)
 
-    ``sink`` (a list) receives ``(μ, σ²_biased, n)``."""
+    Also returns μ, σ²_biased (per channel) and n (a 0-d int64) as outputs without gradient
+    (``mark_non_differentiable``), for the running statistics."""
 
     raw = True
     twice_differentiable = False
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps, sink):
+    def forward(ctx, x, weight, bias, eps):
         c = x.shape[1]
         axes = (0,) + tuple(range(2, x.ndim))
         wshape = (1, c) + (1,) * (x.ndim - 2)
@@ -58,14 +59,14 @@ class SyncBatchNormFunction(Function):
             y = y + bias.reshape(wshape)
         if y is xhat:
             y = xhat.copy()
-        if sink is not None:
-            sink.append((mean, var, n))
         ctx.meta = (axes, wshape, n)
         ctx.save_for_backward(xhat, r, weight)
-        return y
+        count = np.asarray(n, dtype=np.int64)
+        ctx.mark_non_differentiable(mean, var, count)
+        return y, mean, var, count
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, *_):  # no gradient flows from the returned statistics
         axes, wshape, n = ctx.meta
         xhat, r, weight = ctx.saved_tensors
         need = ctx.needs_input_grad
@@ -84,7 +85,7 @@ class SyncBatchNormFunction(Function):
             gw = (g * xhat).sum(axis=axes).astype(weight.dtype, copy=False)
         if need[2]:
             gb = g.sum(axis=axes).astype(g.dtype, copy=False)
-        return gx, gw, gb, None, None
+        return gx, gw, gb, None
 
 
 class SyncBatchNorm(_NormBase):
@@ -125,16 +126,15 @@ class SyncBatchNorm(_NormBase):
             return F.batch_norm(input, self.running_mean if track else None,
                                 self.running_var if track else None, self.weight, self.bias,
                                 use_batch, factor, self.eps)
-        sink = []
-        out = SyncBatchNormFunction.apply(input, self.weight, self.bias, float(self.eps), sink)
-        mean, var, n = sink[0]
+        out, mean, var, count = SyncBatchNormFunction.apply(input, self.weight, self.bias, float(self.eps))
+        n = int(count.item())
         if n <= 1:
             raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all ranks "
                              f"when training, got input size {tuple(input.shape)} on this rank")
         if self.track_running_stats and self.running_mean is not None:
             with no_grad():
-                self.running_mean.mul_(1.0 - factor).add_(mean * factor)
-                self.running_var.mul_(1.0 - factor).add_(var * (n / (n - 1)) * factor)
+                self.running_mean.mul_(1.0 - factor).add_(mean.numpy() * factor)
+                self.running_var.mul_(1.0 - factor).add_(var.numpy() * (n / (n - 1)) * factor)
         return out
 
     @classmethod
