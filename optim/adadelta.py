@@ -6,11 +6,6 @@ import numpy as np
 from .optimizer import Optimizer, _check
 
 
-def _grad(p, group):
-    g = p.grad.numpy()
-    return -g if group["maximize"] else g
-
-
 class Adadelta(Optimizer):
     r"""PyTorch's Adadelta. Per step, for each parameter w with gradient g:
 
@@ -30,20 +25,8 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, gi, group):
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            w = p.numpy()
-            g = _grad(p, group)
-            st = self.state[p]
-            if "square_avg" not in st:
-                st["step"] = 0.0
-                st["square_avg"] = np.zeros_like(w)
-                st["acc_delta"] = np.zeros_like(w)
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * w
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        for w, g, st in self._numpy_steps(group, ("square_avg", "acc_delta")):
             v, u = st["square_avg"], st["acc_delta"]
             v *= rho
             v += (1 - rho) * g * g

@@ -6,15 +6,13 @@ from numba import prange
 
 from engine.kernels.optim_updates import UpdateRule, chunk, kernel, view
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _decayed_grad
 
 
 def adagrad_reference(param, grad, sum, clr, weight_decay, eps, maximize):  # noqa: A002  (PyTorch's state name)
     """One tensor, in place:  g ← −g (maximize);  g ← g + λw;  s ← s + g²;  w ← w − clr·g/(√s + ε),
     with the per-tensor ``clr = η / (1 + (t − 1)·lr_decay)``."""
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = _decayed_grad(param, grad, weight_decay, maximize)
     sum += g * g
     param -= clr * (g / (np.sqrt(sum) + eps))
 

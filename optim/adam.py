@@ -8,7 +8,14 @@ from numba import prange
 
 from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
-from .optimizer import Optimizer, _check, _check_betas
+from .optimizer import Optimizer, _check, _decayed_grad, _check_betas
+
+
+def adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2):
+    """Adam's moment estimates, in place: m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²."""
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
 
 
 def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, bias_correction2_sqrt,
@@ -21,12 +28,8 @@ def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, 
     """
     if decay != 1:
         param *= decay
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
-    exp_avg += (1 - beta1) * (g - exp_avg)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * (g * g)
+    g = _decayed_grad(param, grad, weight_decay, maximize)
+    adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     v = exp_avg_sq
     if amsgrad:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
@@ -94,11 +97,7 @@ class Adam(Optimizer):
             arrays, write_back = self._arrays(params)
             ms, vs, vmax, step_sizes, bc2s = [], [], [], [], []
             for p, a in zip(params, arrays):
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = 0.0
-                    st["exp_avg"] = np.zeros_like(a, order="C")
-                    st["exp_avg_sq"] = np.zeros_like(a, order="C")
+                st = self._lazy_state(p, a, ("exp_avg", "exp_avg_sq"), step=0.0)
                 if amsgrad and "max_exp_avg_sq" not in st:
                     st["max_exp_avg_sq"] = np.zeros_like(a, order="C")
                 st["step"] += 1

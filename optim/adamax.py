@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .adadelta import _grad
 from .optimizer import Optimizer, _check, _check_betas
 
 
@@ -26,20 +25,8 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, gi, group):
-        (b1, b2), eps, wd, lr = group["betas"], group["eps"], group["weight_decay"], group["lr"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            w = p.numpy()
-            g = _grad(p, group)
-            st = self.state[p]
-            if "exp_avg" not in st:
-                st["step"] = 0.0
-                st["exp_avg"] = np.zeros_like(w)
-                st["exp_inf"] = np.zeros_like(w)
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * w
+        (b1, b2), eps, lr = group["betas"], group["eps"], group["lr"]
+        for w, g, st in self._numpy_steps(group, ("exp_avg", "exp_inf")):
             m, u = st["exp_avg"], st["exp_inf"]
             m += (1 - b1) * (g - m)
             np.maximum(u * b2, np.abs(g) + eps, out=u)

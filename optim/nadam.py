@@ -6,7 +6,8 @@ from numba import prange
 
 from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
-from .optimizer import Optimizer, _check, _check_betas
+from .adam import adam_moments
+from .optimizer import Optimizer, _check, _decayed_grad, _check_betas
 
 
 def nadam_reference(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_correction2, beta1, beta2,
@@ -20,12 +21,8 @@ def nadam_reference(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_
     """
     if decay != 1:
         param *= decay
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
-    exp_avg += (1 - beta1) * (g - exp_avg)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * (g * g)
+    g = _decayed_grad(param, grad, weight_decay, maximize)
+    adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     den = np.sqrt(exp_avg_sq / bias_correction2) + eps
     param += grad_coef * (g / den)
     param += avg_coef * (exp_avg / den)
@@ -90,12 +87,7 @@ class NAdam(Optimizer):
             arrays, write_back = self._arrays(params)
             ms, vs, cg, ca, bc2 = [], [], [], [], []
             for p, a in zip(params, arrays):
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = 0.0
-                    st["mu_product"] = 1.0
-                    st["exp_avg"] = np.zeros_like(a, order="C")
-                    st["exp_avg_sq"] = np.zeros_like(a, order="C")
+                st = self._lazy_state(p, a, ("exp_avg", "exp_avg_sq"), step=0.0, mu_product=1.0)
                 st["step"] += 1
                 step = st["step"]
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))

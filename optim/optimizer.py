@@ -226,6 +226,34 @@ class Optimizer:
                                " (was the parameter's data replaced after a step? "
                                "reset its state with `del optimizer.state[p]`)")
 
+    def _lazy_state(self, p, like, slots, **scalars):
+        """``p``'s state, created on its first step: the ``scalars`` (e.g. ``step=0.0``), then one
+        C-contiguous zero array shaped like ``like`` per name in ``slots`` (PyTorch's key order)."""
+        st = self.state[p]
+        if slots[0] not in st:
+            st.update(scalars)
+            for name in slots:
+                st[name] = np.zeros_like(like, order="C")
+        return st
+
+    def _numpy_steps(self, group, slots, decoupled=False):
+        """The loop of an optimizer written in plain NumPy, one parameter at a time: yields
+        ``(w, g, state)`` for each parameter of ``group`` that has a gradient, where ``w`` is its
+        array (update it in place), ``state`` its state (created by :meth:`_lazy_state` with
+        ``step=0.0``; ``step`` already counts this step) and ``g`` the gradient after ``maximize``
+        and weight decay λ: coupled, g ← g + λw; ``decoupled``, w ← w·(1 − ηλ) instead."""
+        lr, wd = group["lr"], group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            w = p.numpy()
+            st = self._lazy_state(p, w, slots, step=0.0)
+            st["step"] += 1
+            if decoupled and wd != 0:
+                w *= 1 - lr * wd
+            g = _decayed_grad(w, p.grad.numpy(), 0 if decoupled else wd, group["maximize"])
+            yield w, g, st
+
     @staticmethod
     def _arrays(params):
         """Contiguous working arrays for params plus a write-back function."""
@@ -357,3 +385,13 @@ def _check_betas(betas):
 def _check(value, name, lower=0.0):
     if not value >= lower:
         raise ValueError(f"Invalid {name}: {value}")
+
+
+def _decayed_grad(param, grad, weight_decay, maximize):
+    """The gradient every update rule starts from: g = −grad if ``maximize`` else grad, then
+    g ← g + λ·param when λ = ``weight_decay`` ≠ 0 (coupled L2 weight decay). A new array when
+    either applies, else ``grad`` itself."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    return g

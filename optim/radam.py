@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 
-from .adadelta import _grad
 from .optimizer import Optimizer, _check, _check_betas
 
 
@@ -33,25 +32,11 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, gi, group):
-        (b1, b2), eps, wd, lr = group["betas"], group["eps"], group["weight_decay"], group["lr"]
+        (b1, b2), eps, lr = group["betas"], group["eps"], group["lr"]
         rho_inf = 2 / (1 - b2) - 1
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            w = p.numpy()
-            g = _grad(p, group)
-            st = self.state[p]
-            if "exp_avg" not in st:
-                st["step"] = 0.0
-                st["exp_avg"] = np.zeros_like(w)
-                st["exp_avg_sq"] = np.zeros_like(w)
-            st["step"] += 1
+        steps = self._numpy_steps(group, ("exp_avg", "exp_avg_sq"), group["decoupled_weight_decay"])
+        for w, g, st in steps:
             t = st["step"]
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    w *= 1 - lr * wd
-                else:
-                    g = g + wd * w
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m += (1 - b1) * (g - m)
             v *= b2

@@ -6,7 +6,7 @@ from numba import prange
 
 from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _decayed_grad
 
 
 def rmsprop_reference(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
@@ -17,9 +17,7 @@ def rmsprop_reference(param, grad, square_avg, grad_avg, momentum_buffer, lr, al
         centered: ḡ ← ḡ + (1 − α)(g − ḡ), a = √(v − ḡ²) + ε;  else a = √v + ε;
         μ > 0: b ← μb + g/a, w ← w − ηb;  else w ← w − ηg/a.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = _decayed_grad(param, grad, weight_decay, maximize)
     square_avg *= alpha
     square_avg += (1 - alpha) * (g * g)
     if centered:

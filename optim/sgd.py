@@ -6,7 +6,7 @@ from numba import prange
 
 from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _decayed_grad
 
 
 def sgd_reference(param, grad, momentum_buffer, first, lr, momentum, dampening, weight_decay, nesterov,
@@ -17,9 +17,7 @@ def sgd_reference(param, grad, momentum_buffer, first, lr, momentum, dampening, 
         b ← g (first step) or b ← μb + (1 − τ)g;  g ← g + μb (nesterov) or g ← b   (when μ ≠ 0);
         w ← w − ηg.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = _decayed_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         if first:
             momentum_buffer[...] = g

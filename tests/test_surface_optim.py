@@ -229,3 +229,23 @@ def test_schedulers_equal_torch():
         return out
 
     np.testing.assert_allclose(lrs(engine, optim), lrs(torch, torch.optim), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adadelta", "Adamax", "RAdam"])
+def test_a_non_contiguous_parameter_steps_like_its_contiguous_copy(name):
+    """A transposed (Fortran-ordered) parameter: every step (its state is C-contiguous, so the state
+    check of the next step accepts it) moves it exactly as the same optimizer moves a C copy."""
+    r = np.random.default_rng(3)
+    data, grads = r.standard_normal((4, 3)), [r.standard_normal((3, 4)) for _ in range(4)]
+    kw = {"SGD": dict(momentum=0.9)}.get(name, {})
+    start = data.T.copy()
+    strided = Tensor(data.T, requires_grad=True)            # data.T is not C-contiguous
+    plain = Tensor(np.ascontiguousarray(data.T), requires_grad=True)
+    assert not strided.numpy().flags.c_contiguous
+    opts = [getattr(optim, name)([p], lr=0.05, **kw) for p in (strided, plain)]
+    for g in grads:
+        for p, opt in zip((strided, plain), opts):
+            p.grad = Tensor(g.copy())
+            opt.step()
+    np.testing.assert_array_equal(strided.numpy(), plain.numpy())
+    assert not np.array_equal(plain.numpy(), start)
