@@ -96,3 +96,24 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
+
+
+class _SchedulerOfSchedulers(LRScheduler):
+    """Base of the schedulers that drive others (``ChainedScheduler``, ``SequentialLR``, which
+    keep them in ``_schedulers``): the state dict holds each inner scheduler's state dict under
+    ``"_schedulers"``, in order."""
+
+    _skip = ("optimizer", "_schedulers")
+
+    def state_dict(self):
+        """Every attribute except the optimizer, and the inner schedulers' state dicts."""
+        sd = super().state_dict()
+        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return sd
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        subs = state_dict.pop("_schedulers")
+        super().load_state_dict(state_dict)
+        for s, sd in zip(self._schedulers, subs):
+            s.load_state_dict(sd)

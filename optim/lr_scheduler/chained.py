@@ -2,7 +2,7 @@
 several schedulers together, their effects multiplying)."""
 from __future__ import annotations
 
-from .base import LRScheduler, _lrs
+from .base import LRScheduler, _lrs, _SchedulerOfSchedulers
 from .plateau import ReduceLROnPlateau
 
 
@@ -25,11 +25,9 @@ class PolynomialLR(LRScheduler):
         return [base * frac ** self.power for base in self.base_lrs]
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_SchedulerOfSchedulers):
     """``step()`` steps every scheduler in ``schedulers`` in order (so their factors multiply);
     ``get_last_lr()`` is the lr after the last one."""
-
-    _skip = ("optimizer", "_schedulers")
 
     def __init__(self, schedulers, optimizer=None):
         schedulers = list(schedulers)
@@ -57,15 +55,3 @@ class ChainedScheduler(LRScheduler):
         for s in self._schedulers:
             s.step()
         self._last_lr = _lrs(self.optimizer)
-
-    def state_dict(self):
-        sd = super().state_dict()
-        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return sd
-
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        subs = state_dict.pop("_schedulers")
-        super().load_state_dict(state_dict)
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from .base import LRScheduler
+from .base import _SchedulerOfSchedulers
 from .plateau import ReduceLROnPlateau
 
 
-class SequentialLR(LRScheduler):
+class SequentialLR(_SchedulerOfSchedulers):
     """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``; at each milestone the
     next scheduler starts from its epoch 0 (closed form)."""
-
-    _skip = ("optimizer", "_schedulers")
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         name = type(self).__name__
@@ -53,15 +51,3 @@ class SequentialLR(LRScheduler):
         else:
             s.step()
         self._last_lr = s.get_last_lr()
-
-    def state_dict(self):
-        sd = super().state_dict()
-        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return sd
-
-    def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        subs = state_dict.pop("_schedulers")
-        super().load_state_dict(state_dict)
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)
