@@ -140,3 +140,15 @@ def test_regularizers_and_output_dtype():
     assert math.isclose(float(m.regularization_loss().item()), expect, rel_tol=1e-5)
     assert m(engine.zeros(1, 2, 4, 4)).dtype == np.float32
     assert "kernel_size=(3, 3)" in repr(m)
+
+
+def test_conv_layers_share_pytorchs_extra_repr():
+    """Conv2d, Conv1d and ConvTranspose2d print the channels, kernel_size and stride, then only the
+    arguments that differ from their defaults (one function for the three, as PyTorch's _ConvNd)."""
+    assert repr(nn.Conv2d(1, 2, 3)) == "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))"
+    assert repr(nn.Conv1d(2, 4, 3, padding=1, groups=2, bias=False, padding_mode="reflect")) == (
+        "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=(1,), groups=2, bias=False, "
+        "padding_mode='reflect')")
+    assert repr(nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, dilation=2)) == (
+        "ConvTranspose2d(2, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+        "output_padding=(1, 1), dilation=(2, 2))")

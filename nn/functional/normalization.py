@@ -46,6 +46,17 @@ def _reduce_to(a, wshape, shape):
     return a.sum(axis=axes).reshape(shape) if axes else a.reshape(shape)
 
 
+def _affine(xhat, weight, bias, wshape):
+    """y = x̂ · γ + β with γ = ``weight``, β = ``bias`` (each optional) shaped ``wshape`` for
+    broadcasting; always a new array (never ``xhat`` itself, which backward keeps)."""
+    y = xhat
+    if weight is not None:
+        y = y * weight.reshape(wshape)
+    if bias is not None:
+        y = y + bias.reshape(wshape)
+    return xhat.copy() if y is xhat else y
+
+
 class AffineNorm(Function):
     """y = x̂ · γ + β with x̂ = (x − μ) · r, r = 1/√(σ² + eps).
 
@@ -69,13 +80,7 @@ class AffineNorm(Function):
             xc = x - mean
         r = 1.0 / np.sqrt(var + eps)
         xhat = xc * r.astype(x.dtype, copy=False)
-        y = xhat
-        if weight is not None:
-            y = y * weight.reshape(wshape)
-        if bias is not None:
-            y = y + bias.reshape(wshape)
-        if y is xhat:
-            y = xhat.copy()
+        y = _affine(xhat, weight, bias, wshape)
         ctx.meta = (axes, wshape, stats is None, None if bias is None else bias.shape)
         ctx.save_for_backward(xhat, r.astype(x.dtype, copy=False), weight)
         if return_stats and stats is None:

@@ -25,6 +25,27 @@ def _uniform_parameter(shape, bound, dtype):
     return Parameter(generator().uniform(-bound, bound, shape).astype(dtype))
 
 
+def _conv_extra_repr(m):
+    """PyTorch's ``_ConvNd.extra_repr`` for a conv layer ``m``: channels, kernel_size and stride,
+    then each argument that differs from its default (padding 0 or 'valid', output_padding 0,
+    dilation 1, groups 1, bias present, padding_mode 'zeros')."""
+    zeros, ones = (0,) * len(m.kernel_size), (1,) * len(m.kernel_size)
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding not in (zeros, "valid"):
+        s += f", padding={m.padding!r}"
+    if getattr(m, "output_padding", zeros) != zeros:
+        s += f", output_padding={m.output_padding}"
+    if m.dilation != ones:
+        s += f", dilation={m.dilation}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode!r}"
+    return s
+
+
 class Conv2d(Regularized, Module):
     """Applies ``conv2d`` (see ``nn.functional.conv2d``) with a learnable
     ``weight (out_channels, in_channels/groups, kH, kW)`` and ``bias (out_channels,)``:
@@ -94,16 +115,4 @@ class Conv2d(Regularized, Module):
             return conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        return s
+    extra_repr = _conv_extra_repr

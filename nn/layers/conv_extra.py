@@ -13,7 +13,7 @@ from engine.dtypes import get_default_dtype
 from ..functional.conv_extra import _single, conv1d, conv_transpose2d
 from ..module import Module
 from ..validation import pair_arg
-from .conv import _PADDING_MODES, _uniform_parameter
+from .conv import _PADDING_MODES, _uniform_parameter, _conv_extra_repr
 
 __all__ = ["Conv1d", "ConvTranspose2d"]
 
@@ -77,18 +77,7 @@ class Conv1d(Module):
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding not in ((0,), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+    extra_repr = _conv_extra_repr
 
 
 class ConvTranspose2d(Module):
@@ -136,17 +125,4 @@ class ConvTranspose2d(Module):
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
                                 self.groups, self.dilation)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+    extra_repr = _conv_extra_repr

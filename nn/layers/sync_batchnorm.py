@@ -9,6 +9,7 @@ from engine import Function, Tensor, no_grad
 from engine import distributed as dist
 
 from .. import functional as F
+from ..functional.normalization import _affine
 from .normalization import _NormBase
 
 __all__ = ["SyncBatchNorm"]
@@ -52,13 +53,7 @@ class SyncBatchNormFunction(Function):
         var = (sq / n).astype(x.dtype, copy=False)
         r = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = xc * r.reshape(wshape)
-        y = xhat
-        if weight is not None:
-            y = y * weight.reshape(wshape)
-        if bias is not None:
-            y = y + bias.reshape(wshape)
-        if y is xhat:
-            y = xhat.copy()
+        y = _affine(xhat, weight, bias, wshape)
         ctx.meta = (axes, wshape, n)
         ctx.save_for_backward(xhat, r, weight)
         count = np.asarray(n, dtype=np.int64)

@@ -161,36 +161,38 @@ class Identity(BasePruningMethod):
         return np.array(default_mask)
 
 
-class RandomUnstructured(BasePruningMethod):
+class _UnstructuredByScore(BasePruningMethod):
+    """Zeroes the ``amount`` (count, or fraction of the entries) entries of smallest
+    ``_scores(t)`` (ties: the first in flat order)."""
+
+    def __init__(self, amount):
+        _validate_amount(amount)
+        self.amount = amount
+
+    def _scores(self, t):
+        raise NotImplementedError
+
+    def compute_mask(self, t, default_mask):
+        k = _n_to_prune(self.amount, t.size)
+        mask = np.array(default_mask)
+        if k:
+            idx = np.argsort(self._scores(t), kind="stable")[:k]
+            mask.reshape(-1)[idx] = 0
+        return mask
+
+
+class RandomUnstructured(_UnstructuredByScore):
     """Zeroes ``amount`` (count, or fraction of the entries) chosen uniformly at random."""
 
-    def __init__(self, amount):
-        _validate_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _n_to_prune(self.amount, t.size)
-        mask = np.array(default_mask)
-        if k:
-            idx = np.argsort(generator().random(t.size), kind="stable")[:k]
-            mask.reshape(-1)[idx] = 0
-        return mask
+    def _scores(self, t):
+        return generator().random(t.size)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_UnstructuredByScore):
     """Zeroes the ``amount`` entries of smallest absolute value."""
 
-    def __init__(self, amount):
-        _validate_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _n_to_prune(self.amount, t.size)
-        mask = np.array(default_mask)
-        if k:
-            idx = np.argsort(np.abs(np.asarray(t)).reshape(-1), kind="stable")[:k]
-            mask.reshape(-1)[idx] = 0
-        return mask
+    def _scores(self, t):
+        return np.abs(np.asarray(t)).reshape(-1)
 
 
 def _channel_mask(t, dim, keep_channels, default_mask):
