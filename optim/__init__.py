@@ -1,7 +1,8 @@
 """Optimizers, learning-rate schedulers and the LR range test, with PyTorch's names and semantics.
 
 ``optim`` depends only on ``engine``: parameters are engine Tensors, updated in place through the
-fused Numba kernels of ``engine.kernels.optim_updates`` (compiled on the first ``step``).
+fused Numba kernels of ``engine.kernels.optim_updates`` (compiled on the first ``step``), or in
+plain NumPy (Adadelta, Adamax, RAdam, LBFGS).
 """
 from . import lr_scheduler
 from .adadelta import Adadelta

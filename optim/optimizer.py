@@ -1,8 +1,9 @@
 """``Optimizer``: parameter groups, state, ``step``/``zero_grad``/``state_dict`` (PyTorch semantics).
 
 Parameters are engine Tensors (anything with an ndarray ``._data`` and a ``.grad``); updates write
-into ``p._data`` in place.  Subclasses implement ``_step_group(group)``, which collects the
-parameters that have a gradient and runs one fused kernel per dtype (engine/kernels/optim_updates).
+into ``p._data`` in place.  Subclasses implement ``_step_group(gi, group)``: either collect the
+parameters that have a gradient and run one fused kernel per dtype (``_buckets``, ``_arrays``,
+engine/kernels/optim_updates), or loop over ``_numpy_steps`` in plain NumPy.
 """
 from __future__ import annotations
 
