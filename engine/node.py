@@ -7,6 +7,8 @@ pair, or a leaf value (anything else), so the backward walk and ``Function`` can
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -63,6 +65,9 @@ class UnrecordedCtx:
         pass
 
 
+_next_seq = itertools.count().__next__  # atomic under the GIL: unique across threads
+
+
 class Node:
     """One recorded op: the ctx of its Function and the grad_fn of its outputs.
 
@@ -77,8 +82,10 @@ class Node:
     """
 
     __slots__ = ("fn", "_next", "needs_input_grad", "meta", "_saved", "_saved_src", "_as_values",
-                 "_vcls", "_out_meta", "__dict__", "__weakref__")
+                 "_vcls", "_out_meta", "_seq", "__dict__", "__weakref__")
     # _out_meta: (shape, dtype) of the output, or a tuple of such pairs when _n_out > 1
+    # _seq: creation order (PyTorch's sequence_nr): a node's inputs' producers were all created
+    # before it, so the backward walk can run nodes in decreasing _seq (see engine._backward)
 
     # engine bookkeeping with class-level defaults, stored (in ``__dict__``) only when used; that
     # dict is otherwise for user Functions, whose ctx takes any attribute (``ctx.k = k``, as in
@@ -98,6 +105,7 @@ class Node:
         self._next = edges
         self._saved = None
         self._out_meta = None
+        self._seq = _next_seq()
 
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *values):
