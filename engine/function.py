@@ -135,7 +135,6 @@ def _store_saved(node, payloads, origins):
         src.append(None if vc is None else vc[0])
     node._saved = payloads
     node._saved_src = src
-    node._to_save = None
 
 
 def apply_small(cls, a, b, n):
@@ -177,7 +176,7 @@ def apply_small(cls, a, b, n):
     w = vcls._wrap(out, node, 0, view_vc)  # _single_output, inlined
     if type(out) is np.ndarray:
         node._out_meta = (out.shape, out.dtype)
-    saved = node._to_save
+    saved = node._saved  # what forward passed to save_for_backward (None: nothing)
     if saved is not None:  # _store_saved(node, saved, [_locate(v, …) for v in saved]), inlined
         src = []
         mutable = vcls._mutable
@@ -194,9 +193,7 @@ def apply_small(cls, a, b, n):
             src.append(idx)
             src.append(vc)
             src.append(None if vc is None else vc[0])
-        node._saved = saved
         node._saved_src = src
-        node._to_save = None
     return w
 
 
@@ -244,7 +241,7 @@ def _apply_general(cls, args):
         check_finite(cls.__name__, "forward", out, vcls)
     if type(out) is not tuple and node._non_diff is None:  # the common case: one output
         w = _single_output(node, out if raw else _payloads_of(out), vcls, view_vc)
-        if node._to_save is not None:
+        if node._saved is not None:
             _record_saved(node, args, fargs, (out,), (w,), raw)
         return w
     return _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc)
@@ -259,7 +256,7 @@ def _payloads_of(out):
 
 def _record_saved(node, args, fargs, outs, results, raw):
     """``_store_saved`` for the general path: locate each saved value by search."""
-    values = node._to_save
+    values = node._saved
     origins = [_locate(v, args, fargs, outs, results) for v in values]
     _store_saved(node, values if raw else tuple(v._data if isinstance(v, Variable) else v for v in values),
                  origins)
@@ -288,7 +285,7 @@ def _wire_outputs(cls, node, args, fargs, out, vcls, raw, view_vc):
     node._n_out = len(outs)
     metas = tuple((np.shape(r._data), getattr(r._data, "dtype", None)) for r in results)
     node._out_meta = metas if len(metas) > 1 else metas[0]
-    if node._to_save is not None:
+    if node._saved is not None:
         _record_saved(node, args, fargs, outs, results, raw)
     return tuple(results) if type(out) is tuple else results[0]
 

@@ -92,13 +92,12 @@ class Node:
     # PyTorch). Built-in ops keep extra backward data in ``meta`` (tests/test_arch_conventions.py).
     # (Slots for these measured ~5% slower per op: every Node would pay for initialising them.)
     _n_out = 1
-    _to_save = None
     _non_diff = None
     _pre_hooks = None
     _stack = None
 
     def __init__(self, fn, needs_input_grad, vcls, edges):
-        # _saved_src is set together with _saved; _as_values by the engine before backward
+        # _saved_src is set by apply after forward saved; _as_values by the engine before backward
         self.fn = fn
         self.needs_input_grad = needs_input_grad
         self._vcls = vcls
@@ -110,7 +109,9 @@ class Node:
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *values):
         """Keep ``values`` for backward; in-place edits to them afterwards make backward raise."""
-        self._to_save = values
+        # ``apply`` then locates each value (input, output or constant) and records its version
+        # in ``_saved_src`` (kept in ``_saved``, a slot: no per-node ``__dict__`` for built-ins)
+        self._saved = values
 
     def mark_non_differentiable(self, *outputs):
         """Declare outputs (e.g. indices) that get no gradient and ``requires_grad=False``; the
@@ -130,7 +131,10 @@ class Node:
                 f"to backward through the graph a second time.")
         if saved is None:
             return ()
-        src = self._saved_src
+        try:
+            src = self._saved_src
+        except AttributeError:  # read inside the forward that saved them: the values as given
+            return saved
         for k in range(1, len(src), 3):
             vc = src[k]
             if vc is not None and vc[0] != src[k + 1]:
