@@ -1,5 +1,6 @@
 """engine.kernels._par: the parallel twins of the kernels (the other tests' small inputs run the
 serial twins) give the reference results too."""
+import numba
 import numpy as np
 import pytest
 
@@ -15,8 +16,27 @@ def threshold(request, monkeypatch):
 def test_twins_are_distinct_dispatchers():
     par, ser = pool._max_fwd
     assert par is not ser and par.targetoptions.get("parallel") and not ser.targetoptions.get("parallel")
-    assert _par.pick(pool._max_fwd, _par.PARALLEL_MIN_ELEMENTS).dispatcher is par
-    assert _par.pick(pool._max_fwd, _par.PARALLEL_MIN_ELEMENTS - 1) is ser
+    many = _par.PARALLEL_MIN_ELEMENTS
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        if numba.get_num_threads() > 1:
+            assert _par.pick(pool._max_fwd, many).dispatcher is par
+        assert _par.pick(pool._max_fwd, many - 1) is ser
+        numba.set_num_threads(1)  # one Numba thread: a parallel launch would only add a hand-off
+        assert _par.pick(pool._max_fwd, many) is ser
+    finally:
+        numba.set_num_threads(threads)
+
+
+def test_forced_parallel_ignores_the_thread_count(monkeypatch):
+    monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert _par.pick(pool._max_fwd, 1).dispatcher is pool._max_fwd[0]
+    finally:
+        numba.set_num_threads(threads)
 
 
 def test_kernels_match_references(threshold):

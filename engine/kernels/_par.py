@@ -85,5 +85,13 @@ class Locked:
 
 def pick(pair, elements, kind="elementwise"):
     """The parallel twin of ``pair`` (locked, see :class:`Locked`) when :func:`parallel_worth` says
-    so for ``elements``, else the serial one."""
-    return Locked(pair[0]) if parallel_worth(elements, kind) else pair[1]
+    so for ``elements`` and Numba has more than one thread, else the serial one.
+
+    With one Numba thread (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``) a parallel launch
+    still hands the whole loop to a sleeping worker and waits for it: measured in the MLP
+    784-512-256-10 step at one thread, that hand-off made the SGD update's wall time ~15% of the
+    step while its CPU time was the same as serially. (``PARALLEL_MIN_ELEMENTS == 0`` forces the
+    parallel twin regardless, for tests.)"""
+    if parallel_worth(elements, kind) and (PARALLEL_MIN_ELEMENTS == 0 or nb.get_num_threads() > 1):
+        return Locked(pair[0])
+    return pair[1]
