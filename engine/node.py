@@ -135,7 +135,7 @@ class Node:
             src = self._saved_src
         except AttributeError:  # read inside the forward that saved them: the values as given
             return saved
-        for k in range(1, len(src), 3):
+        for k in range(1, len(src) if self._vcls._mutable else 0, 3):  # Scalars: no versions
             vc = src[k]
             if vc is not None and vc[0] != src[k + 1]:
                 payload, version = saved[k // 3], src[k + 1]

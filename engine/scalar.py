@@ -23,6 +23,12 @@ def _val(x):
     return x._data if isinstance(x, Variable) else x
 
 
+def _constant(x):
+    """A Python number as a Scalar that requires no grad (the left operand of ``2 - s``), so the
+    op takes ``apply_small``, whose first argument must be a value; it records no edge to it."""
+    return Scalar._wrap(float(x))
+
+
 class SAdd(Function):
     """out = a + b;  da = g, db = g."""
 
@@ -246,30 +252,36 @@ class Scalar(Variable):
         return _small(SAdd, self, o, 2)
 
     def __radd__(self, o):
-        return SAdd.apply(o, self)
+        return _small(SAdd, self, o, 2)  # o + self = self + o exactly (IEEE), as PyTorch's __radd__
 
     def __sub__(self, o):
         return _small(SSub, self, o, 2)
 
     def __rsub__(self, o):
+        if type(o) is float or type(o) is int:  # a constant operand: the fast path applies
+            return _small(SSub, _constant(o), self, 2)
         return SSub.apply(o, self)
 
     def __mul__(self, o):
         return _small(SMul, self, o, 2)
 
     def __rmul__(self, o):
-        return SMul.apply(o, self)
+        return _small(SMul, self, o, 2)  # o · self = self · o exactly (IEEE), as PyTorch's __rmul__
 
     def __truediv__(self, o):
         return _small(SDiv, self, o, 2)
 
     def __rtruediv__(self, o):
+        if type(o) is float or type(o) is int:  # a constant operand: the fast path applies
+            return _small(SDiv, _constant(o), self, 2)
         return SDiv.apply(o, self)
 
     def __pow__(self, o):
         return _small(SPow, self, o, 2)
 
     def __rpow__(self, o):
+        if type(o) is float or type(o) is int:  # a constant operand: the fast path applies
+            return _small(SPow, _constant(o), self, 2)
         return SPow.apply(o, self)
 
     def __neg__(self):
