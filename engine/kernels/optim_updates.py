@@ -34,7 +34,10 @@ from . import _par
 #: Elements per parallel work item.
 CHUNK = 1 << 16
 #: Numba flags of every update kernel: never fastmath=True (NaN/Inf must propagate).
-FLAGS = dict(fastmath={"reassoc", "contract"})
+#: ``error_model="numpy"``: a division by zero gives inf/nan as in the NumPy twin (and PyTorch)
+#: instead of Numba's default Python model, whose zero-divisor check on every ``/`` keeps the loop
+#: from vectorizing: Adam over 10M float32 took 50 ms serially with it, 12 ms without (memory-bound).
+FLAGS = dict(fastmath={"reassoc", "contract"}, error_model="numpy")
 
 
 # ---------------------------------------------------------------------------------- kernel helpers
