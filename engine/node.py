@@ -213,6 +213,11 @@ class Node:
     def __repr__(self):
         return f"<{self.name()}>"
 
+    def __lt__(self, other):
+        # the walk's heap holds (-_seq, node): only nodes with equal _seq (copies of one node made by
+        # copy.deepcopy of a Scalar graph) are ever compared; any fixed order will do
+        return id(self) < id(other)
+
 
 def _public_edge(e):
     if e is None:
