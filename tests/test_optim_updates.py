@@ -132,3 +132,22 @@ def test_launcher_rejects_unknown_backend_and_missing_arguments():
         SGD_RULE.update(param=[np.ones(2)], grad=[np.ones(2)], momentum_buffer=None, first=[False], backend="gpu")
     with pytest.raises(TypeError, match="missing"):
         SGD_RULE.update(param=[np.ones(2)], grad=[np.ones(2)], momentum_buffer=None)
+
+
+@pytest.mark.parametrize("threshold", [0, 1 << 62], ids=["parallel", "serial"])
+def test_division_by_zero_gives_nan_like_the_twin(threshold, monkeypatch):
+    """The kernels use NumPy's error model: 0/0 in an update (Adam with eps=0, a zero gradient and
+    zero state) is NaN as in the twin, in the serial twin too (Numba's default model would raise
+    ZeroDivisionError there, and its per-division check keeps the loop from vectorizing)."""
+    from engine.kernels import _par
+    monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", threshold)
+    hyper = dict(beta1=0.9, beta2=0.99, eps=0.0, weight_decay=0.0, decay=1.0, amsgrad=False, maximize=False)
+    results = []
+    for backend in ("numpy", "numba"):
+        p, g = np.ones(5, np.float32), np.zeros(5, np.float32)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ADAM_RULE.update(param=[p], grad=[g], exp_avg=[np.zeros_like(p)], exp_avg_sq=[np.zeros_like(p)],
+                             max_exp_avg_sq=None, step_size=[0.1], bias_correction2_sqrt=[0.5],
+                             backend=backend, **hyper)
+        results.append(p)
+    assert np.isnan(results[0]).all() and np.isnan(results[1]).all()
