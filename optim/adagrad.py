@@ -19,7 +19,8 @@ def adagrad_reference(param, grad, sum, clr, weight_decay, eps, maximize):  # no
 
 @kernel
 def adagrad_kernel(sizes, cum, like, param, grad, sum, clr, weight_decay, eps, maximize):  # noqa: A002
-    """:func:`adagrad_reference` per element, over every tensor of a group (see optim_updates)."""
+    """:func:`adagrad_reference` per element, over every tensor of a group (see optim_updates; its
+    divisions follow NumPy's error model, FLAGS)."""
     for c in prange(cum[-1]):
         t, lo, hi = chunk(c, cum, sizes)
         w = view(param, t, lo, hi, sizes, like)

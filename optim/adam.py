@@ -40,7 +40,8 @@ def adam_reference(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size, 
 @kernel
 def adam_kernel(sizes, cum, like, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size,
                 bias_correction2_sqrt, beta1, beta2, eps, weight_decay, decay, amsgrad, maximize):
-    """:func:`adam_reference` per element, over every tensor of a group (see optim_updates)."""
+    """:func:`adam_reference` per element, over every tensor of a group (see optim_updates; its
+    divisions follow NumPy's error model, FLAGS)."""
     rest1, rest2 = one(like) - beta1, one(like) - beta2
     for c in prange(cum[-1]):
         t, lo, hi = chunk(c, cum, sizes)

@@ -31,7 +31,8 @@ def nadam_reference(param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_
 @kernel
 def nadam_kernel(sizes, cum, like, param, grad, exp_avg, exp_avg_sq, grad_coef, avg_coef, bias_correction2,
                  beta1, beta2, eps, weight_decay, decay, maximize):
-    """:func:`nadam_reference` per element, over every tensor of a group (see optim_updates)."""
+    """:func:`nadam_reference` per element, over every tensor of a group (see optim_updates; its
+    divisions follow NumPy's error model, FLAGS)."""
     rest1, rest2 = one(like) - beta1, one(like) - beta2
     for c in prange(cum[-1]):
         t, lo, hi = chunk(c, cum, sizes)

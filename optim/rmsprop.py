@@ -36,7 +36,8 @@ def rmsprop_reference(param, grad, square_avg, grad_avg, momentum_buffer, lr, al
 @kernel
 def rmsprop_kernel(sizes, cum, like, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                    weight_decay, momentum, centered, maximize):
-    """:func:`rmsprop_reference` per element, over every tensor of a group (see optim_updates)."""
+    """:func:`rmsprop_reference` per element, over every tensor of a group (see optim_updates; its
+    divisions follow NumPy's error model, FLAGS)."""
     rest = one(like) - alpha
     for c in prange(cum[-1]):
         t, lo, hi = chunk(c, cum, sizes)
