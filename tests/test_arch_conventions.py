@@ -17,7 +17,7 @@ from nn import functional as F
 
 ROOT = os.path.dirname(os.path.dirname(engine.__file__))
 # what the engine itself may keep in a Node's __dict__ (class-level defaults, set when used)
-ENGINE_BOOKKEEPING = {"_n_out", "_to_save", "_non_diff", "_pre_hooks", "_stack"}
+ENGINE_BOOKKEEPING = {"_n_out", "_non_diff", "_pre_hooks", "_stack"}
 
 
 def _builtin_sources():
