@@ -325,4 +325,4 @@ class Scalar(Variable):
 
 
 Scalar._value_cls = Scalar
-Scalar._mutable = False  # in-place edits possible: track versions of saved values
+Scalar._mutable = False  # never edited in place: saved values need no version checks
