@@ -14,9 +14,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     With ``create_graph=True`` the returned gradients are themselves differentiable.
     """
-    outputs = as_list(outputs)
-    inputs = as_list(inputs)
-    seeds = root_gradients(outputs, grad_outputs, create_graph, "grad")
+    outputs = as_list(outputs, "grad", "outputs")
+    inputs = as_list(inputs, "grad", "inputs")
+    seeds = root_gradients(outputs, grad_outputs, create_graph, "grad", "grad_outputs")
     if retain_graph is None:
         retain_graph = create_graph
     res = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs)

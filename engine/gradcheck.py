@@ -12,8 +12,10 @@ from .grad_mode import enable_grad, no_grad
 from .variable import Variable
 
 
-class GradcheckError(AssertionError):
-    """Raised by gradcheck when analytic and numeric gradients disagree."""
+class GradcheckError(RuntimeError, AssertionError):
+    """Raised by gradcheck when analytic and numeric gradients disagree: a ``RuntimeError`` as
+    PyTorch's ``torch.autograd.gradcheck.GradcheckError``, and an ``AssertionError`` so a test
+    framework reports it as a failed check."""
 
 
 def _outputs(fn, inputs):

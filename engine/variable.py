@@ -119,23 +119,33 @@ class Variable:
         return g
 
 
-def as_list(x):
-    """One Variable or a sequence of them, as a list."""
-    return [x] if isinstance(x, Variable) else list(x)
+def as_list(x, what, name, values=True):
+    """``x``, one Variable or a sequence of them, as a list; a TypeError naming argument ``name``
+    of ``what`` when ``x`` is neither (with ``values=False`` the elements are not checked)."""
+    if isinstance(x, Variable):
+        return [x]
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{what}: {name} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
+    out = list(x)
+    for i, v in enumerate(out if values else ()):
+        if not isinstance(v, Variable):
+            raise TypeError(f"{what}: element {i} of {name} must be a Tensor, got {type(v).__name__}")
+    return out
 
 
-def root_gradients(outputs, grad_outputs, create_graph, what):
-    """The starting gradient of each root: ``grad_outputs`` (None = 1 for one-element roots)."""
+def root_gradients(outputs, grad_outputs, create_graph, what, name):
+    """The starting gradient of each root: ``grad_outputs`` (argument ``name`` of ``what``; None =
+    1 for one-element roots)."""
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, np.ndarray):
+        grad_outputs = [grad_outputs]
     else:
-        grad_outputs = as_list(grad_outputs) if not isinstance(grad_outputs, np.ndarray) else [grad_outputs]
+        grad_outputs = as_list(grad_outputs, what, name, values=False)
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"{what}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not isinstance(out, Variable):
-            raise TypeError(f"{what}: element {i} of outputs is a {type(out).__name__}, not a Tensor")
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         seed = out._seed_gradient(g)
@@ -149,14 +159,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Accumulate Σᵢ d tensorsᵢ/d leaf · grad_tensorsᵢ into the ``.grad`` of every leaf (only of
     ``inputs`` when given). ``grad_tensors`` may be None for one-element tensors; the graph is
     freed unless ``retain_graph`` (default: ``create_graph``)."""
-    tensors = as_list(tensors)
-    seeds = root_gradients(tensors, grad_tensors, create_graph, "backward")
+    tensors = as_list(tensors, "backward", "tensors")
+    seeds = root_gradients(tensors, grad_tensors, create_graph, "backward", "grad_tensors")
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is None:
         run_backward(tensors, seeds, retain_graph, create_graph)
         return
-    inputs = as_list(inputs)
+    inputs = as_list(inputs, "backward", "inputs")
     grads = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs)
     for leaf, g in zip(inputs, grads):
         if g is not None:

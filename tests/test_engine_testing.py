@@ -171,11 +171,12 @@ def test_assert_gradients_match_fast_mode():
         assert_gradients_match(WrongCube.apply, x, fast_mode=True)
 
 
-def test_gradcheck_error_is_an_assertion_error_naming_input_and_element():
+def test_gradcheck_error_is_a_runtime_and_assertion_error_naming_input_and_element():
     x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     with pytest.raises(engine.GradcheckError) as info:
         engine.gradcheck(WrongCube.apply, [x])
     assert isinstance(info.value, AssertionError)
+    assert isinstance(info.value, RuntimeError)          # as torch.autograd.gradcheck.GradcheckError
     msg = str(info.value)
     assert "input 0" in msg and "element (" in msg and "analytic" in msg and "numeric" in msg
     assert engine.gradcheck(WrongCube.apply, [x], raise_exception=False) is False

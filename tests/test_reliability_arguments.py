@@ -136,3 +136,46 @@ def test_permute_and_flatten_reject_bad_combinations():
         a.permute(0, 1.5, 2)
     with pytest.raises(TypeError):
         a.reshape(2.5, 4)
+
+
+def _leaf_and_loss():
+    x = engine.Tensor(np.ones(3), requires_grad=True)
+    return x, (x * 2).sum()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x, y: engine.grad(3, x), "grad: outputs must be a Tensor or a sequence"),
+    (lambda x, y: engine.grad(y, None), "grad: inputs must be a Tensor or a sequence"),
+    (lambda x, y: engine.grad([y], [1.0]), "grad: element 0 of inputs must be a Tensor, got float"),
+    (lambda x, y: engine.grad([y, "a"], x), "grad: element 1 of outputs must be a Tensor, got str"),
+    (lambda x, y: engine.grad(y, [x, "b"]), "grad: element 1 of inputs must be a Tensor, got str"),
+    (lambda x, y: engine.grad(y, x, grad_outputs=5), "grad: grad_outputs must be a Tensor"),
+    (lambda x, y: engine.autograd.backward(y, grad_tensors=5), "backward: grad_tensors must be a Tensor"),
+    (lambda x, y: engine.autograd.backward("y"), "backward: tensors must be a Tensor"),
+    (lambda x, y: y.backward(inputs=[x, 3]), "backward: element 1 of inputs must be a Tensor, got int"),
+])
+def test_autograd_entry_points_name_a_non_tensor_argument(call, match):
+    x, y = _leaf_and_loss()
+    with pytest.raises(TypeError, match=match):
+        call(x, y)
+    assert engine.grad(y, x)[0].tolist() == [2.0, 2.0, 2.0]     # the graph was left intact
+
+
+@pytest.mark.parametrize("method", ["expand_as", "view_as", "reshape_as", "type_as"])
+@pytest.mark.parametrize("other", [[1.0, 2.0], slice(1), 3, None])
+def test_as_methods_name_a_non_tensor_other(method, other):
+    with pytest.raises(TypeError, match=rf"{method}\(\): argument 'other' must be a Tensor, not {type(other).__name__}"):
+        getattr(engine.ones(2, 1), method)(other)
+
+
+@pytest.mark.parametrize("name", ["format", "engine", "renderer", "formatter"])
+@pytest.mark.parametrize("value", [(), True, -0.0])
+def test_viz_digraph_names_a_non_string_parameter(name, value):
+    import viz
+
+    with pytest.raises(TypeError, match=f"VizDigraph: {name} must be a str"):
+        viz.VizDigraph(**{name: value})
+    g = viz.VizDigraph(format="svg", engine="neato")
+    with pytest.raises(TypeError, match=f"VizDigraph: {name} must be a str"):
+        setattr(g, name, value)
+    assert (g.format, g.engine) == ("svg", "neato")

@@ -13,9 +13,30 @@ from .modules import assign, module_types, param_names
 from .scalar import scalar_values
 
 
+def _str_parameter(name, optional):
+    """``graphviz.Digraph``'s property ``name`` with a type check first (graphviz calls
+    ``value.lower()``, an AttributeError for a non-str): a TypeError naming the argument."""
+    base = getattr(graphviz.Digraph, name)
+
+    def fset(self, value):
+        if not (isinstance(value, str) or (optional and value is None)):
+            raise TypeError(f"VizDigraph: {name} must be a str{' or None' if optional else ''}, "
+                            f"got {type(value).__name__}")
+        base.fset(self, value)
+
+    return property(base.fget, fset, doc=base.__doc__)
+
+
 class VizDigraph(graphviz.Digraph):
     """A ``graphviz.Digraph`` whose Jupyter display renders with ``viz``'s renderer discovery
-    (Graphviz ``dot``, else the ``graphviz-pure`` wheel), so notebooks work with pip alone."""
+    (Graphviz ``dot``, else the ``graphviz-pure`` wheel), so notebooks work with pip alone.
+    ``format``, ``engine``, ``renderer`` and ``formatter`` must be strings (None: graphviz's
+    default)."""
+
+    format = _str_parameter("format", optional=False)       # the constructor skips None
+    engine = _str_parameter("engine", optional=False)
+    renderer = _str_parameter("renderer", optional=True)
+    formatter = _str_parameter("formatter", optional=True)
 
     def _repr_image_svg_xml(self):
         from .render import pipe

@@ -20,6 +20,13 @@ def like(x, ref):
     return x if isinstance(x, Variable) else ref._value_cls(x)
 
 
+def tensor_arg(name, arg, t):
+    """``t`` when it is a Tensor, else a TypeError naming the argument (as PyTorch)."""
+    if not isinstance(t, Variable):
+        raise TypeError(f"{name}(): argument '{arg}' must be a Tensor, not {type(t).__name__}")
+    return t
+
+
 def shape_of(x) -> tuple:
     """Shape of an ndarray payload, a Tensor, or a Python number (``()``)."""
     return x.shape if hasattr(x, "shape") else ()

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, Variable
-from ._util import normalize_dims
+from ..function import Function
+from ._util import normalize_dims, tensor_arg
 from .matmul import Matmul
 from .reduction import _keep
 from .shape import Permute
 
 
-def _tensor(name, arg, t):
-    """``t`` when it is a Tensor, else a TypeError naming the argument (as PyTorch)."""
-    if not isinstance(t, Variable):
-        raise TypeError(f"{name}(): argument '{arg}' must be a Tensor, not {type(t).__name__}")
-    return t
-
-
 def _need(name, arg, t, ndim):
-    _tensor(name, arg, t)
+    tensor_arg(name, arg, t)
     if t.ndim != ndim:
         raise RuntimeError(f"{name}: {arg} must be a {ndim}-D tensor, got shape {tuple(t.shape)}")
 
@@ -58,7 +51,7 @@ def dot(input, other):  # noqa: A002
 
 def t(input):  # noqa: A002
     """Transpose of a tensor with at most 2 dims (0-d and 1-D are returned as they are)."""
-    _tensor("t", "input", input)
+    tensor_arg("t", "input", input)
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but got shape {tuple(input.shape)}; "
                            f"use transpose(dim0, dim1) or permute")
@@ -69,7 +62,7 @@ def t(input):  # noqa: A002
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     """beta · input + alpha · (mat1 @ mat2), ``input`` broadcast to the product's shape."""
-    _tensor("addmm", "input", input)
+    tensor_arg("addmm", "input", input)
     for name, v in (("beta", beta), ("alpha", alpha)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"addmm(): {name} must be a number, got {v!r}")
@@ -119,7 +112,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
 
     ``p``: a number, ``inf``/``-inf`` (max/min |x|) or ``"fro"`` (= 2). ``"nuc"`` is not provided.
     """
-    _tensor("norm", "input", input)
+    tensor_arg("norm", "input", input)
     if dtype is not None:
         input = input.to(dtype)  # noqa: A001
     if p == "fro":

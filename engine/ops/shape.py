@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from ..function import Function
-from ._util import normalize_dims, permute_axes, unbroadcast
+from ._util import normalize_dims, permute_axes, tensor_arg, unbroadcast
 
 
 class Reshape(Function):
@@ -86,7 +86,7 @@ def reshape(input, *shape):
 
 def view_as(input, other):
     """``input`` reshaped to ``other``'s shape."""
-    return Reshape.apply(input, tuple(other.shape))
+    return Reshape.apply(input, tuple(tensor_arg("view_as", "other", other).shape))
 
 
 def permute(input, *dims):
@@ -123,7 +123,7 @@ def expand(input, *shape):
 
 def expand_as(input, other):
     """``input`` broadcast to ``other``'s shape."""
-    return Expand.apply(input, tuple(other.shape))
+    return Expand.apply(input, tuple(tensor_arg("expand_as", "other", other).shape))
 
 
 def flatten(input, start_dim=0, end_dim=-1):

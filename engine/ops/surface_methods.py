@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gather, linalg, tiling
+from ._util import tensor_arg
 
 
 def flip_method(self, *dims):
@@ -23,12 +24,12 @@ def addmm_method(self, mat1, mat2, *, beta=1, alpha=1):
 
 def type_as(self, other):
     """Cast to ``other``'s dtype."""
-    return self.to(linalg._tensor("type_as", "other", other).dtype)
+    return self.to(tensor_arg("type_as", "other", other).dtype)
 
 
 def reshape_as(self, other):
     """Reshape to ``other``'s shape."""
-    return self.reshape(linalg._tensor("reshape_as", "other", other).shape)
+    return self.reshape(tensor_arg("reshape_as", "other", other).shape)
 
 
 def format_method(self, spec):
