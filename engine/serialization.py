@@ -11,7 +11,11 @@ writes one (so weights move to and from ``safetensors.torch``).
 
 Hygiene: arrays are read member by member straight into their final buffer (no second copy), after
 checking that each member's header declares a bool/integer/float dtype and exactly as many bytes as
-the member holds (a crafted shape is a ``ValueError``, never a huge allocation). Saves go to
+the member holds (a crafted shape is a ``ValueError``, never a huge allocation). A compressed
+archive (``np.savez_compressed``) may declare at most ``max(INFLATE_ALLOWANCE, MAX_INFLATE_RATIO *
+file size)`` uncompressed bytes in all (64 MiB or 100x; raise them for a trusted file that
+compresses better), so a decompression bomb is a ``ValueError`` naming the member that crosses the
+limit, checked from the zip directory before anything is decompressed or allocated. Saves go to
 ``.<name>.gbtmp-<pid>-<random>`` next to the target, created with mode 0o666 so the umask applies
 (as ``np.save``/``torch.save``; an existing target keeps its permission bits), then renamed over
 it; a symlink target is written through (the link stays, the file it points to is replaced).
@@ -35,6 +39,8 @@ VERSION = 1
 _MANIFEST = "__manifest__"
 _MAX_DEPTH = 200                       # nesting of saved dicts/lists (a state_dict needs ~3)
 _TMP = re.compile(r"^\..*\.gbtmp-(\d+)-[0-9a-f]+$")
+MAX_INFLATE_RATIO = 100                # uncompressed bytes per byte of file a load may allocate...
+INFLATE_ALLOWANCE = 64 << 20           # ...or this many, whichever is larger
 
 
 # -- encoding ---------------------------------------------------------------------------------------
@@ -190,10 +196,13 @@ def _read_member(zf, info, where):
 
 def _members(zf, path):
     """The archive's ``.npy`` members by name, after checking that each member's declared sizes are
-    possible: stored data no larger than the file, deflated data within deflate's ~1032:1 ratio
-    (so a crafted size cannot make ``load`` allocate more than ~1000x the file's size)."""
+    possible (stored data no larger than the file, deflated data within deflate's ~1032:1 ratio)
+    and that all of them together stay within the inflation budget
+    ``max(INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * file size)``: what ``load`` allocates is bounded
+    by the file's size before anything is decompressed."""
     total = os.path.getsize(path)
-    arrays = {}
+    budget = max(INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * total)
+    arrays, inflated = {}, 0
     for info in zf.infolist():
         if not info.filename.endswith(".npy"):
             raise ValueError(f"load: {path}: unexpected member {info.filename!r} in the archive")
@@ -202,6 +211,13 @@ def _members(zf, path):
                 info.file_size > 1100 * info.compress_size + 4096:
             raise ValueError(f"load: {path}: member {info.filename!r} declares {info.file_size} bytes "
                              f"from {info.compress_size} stored bytes of a {total}-byte file")
+        inflated += info.file_size
+        if inflated > budget:
+            raise ValueError(f"load: {path}: member {info.filename!r} ({info.compress_size} compressed "
+                             f"bytes declaring {info.file_size}) brings the archive to {inflated} "
+                             f"uncompressed bytes, more than {budget} for a {total}-byte file (a "
+                             f"decompression bomb? the limit is max(engine.serialization."
+                             f"INFLATE_ALLOWANCE, MAX_INFLATE_RATIO x file size))")
         arrays[info.filename[:-4]] = info
     return arrays
 
@@ -297,8 +313,10 @@ def _load_safetensors(path):
 def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save``, a plain ``.npz`` of arrays (as a flat dict) or a
     ``.safetensors`` file (as a flat dict). Anything else — not a zip, a corrupt or crafted
-    manifest, a header declaring more data than the file holds, object/string/complex/datetime
-    arrays — raises ``ValueError`` naming the problem; nothing is ever unpickled.
+    manifest, a header declaring more data than the file holds, a compressed archive inflating to
+    more than ``max(INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * file size)`` bytes (64 MiB or 100x),
+    object/string/complex/datetime arrays — raises ``ValueError`` naming the problem; nothing is
+    ever unpickled.
 
     ``map_location`` (a device, ``"cpu"``, or a ``{"cuda:0": "cpu"}``-style dict), ``weights_only``
     and ``mmap`` are PyTorch's arguments, accepted so ``torch.load(f, map_location=device,

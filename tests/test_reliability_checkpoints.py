@@ -106,6 +106,67 @@ def test_loading_makes_no_extra_copy_of_the_arrays(tmp_path):
     assert peak < 1.25 * arr.nbytes, f"peak {peak / 2 ** 20:.1f} MiB for a {arr.nbytes / 2 ** 20:.1f} MiB array"
 
 
+def write_deflated_zeros(path, members):
+    """A deflated .npz whose members (name -> bytes of float64 zeros) compress ~1000:1, written
+    1 MiB at a time so the test never holds the arrays."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, nbytes in members.items():
+            header = npy_bytes(header={"descr": "<f8", "fortran_order": False, "shape": (nbytes // 8,)})
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                f.write(header)
+                for _ in range(nbytes >> 20):
+                    f.write(bytes(1 << 20))
+
+
+def peak_of_load(path):
+    """(what ``engine.load(path)`` returned or raised, the peak traced allocation in bytes)."""
+    tracemalloc.start()
+    try:
+        try:
+            out = engine.load(path)
+        except ValueError as e:
+            out = e
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_decompression_bomb_is_refused_before_anything_is_allocated(tmp_path):
+    path = tmp_path / "bomb.npz"
+    write_deflated_zeros(path, {"w": 128 << 20})              # 128 MiB of zeros in ~130 KB
+    size = path.stat().st_size
+    limits = engine.serialization
+    assert 128 << 20 > max(limits.INFLATE_ALLOWANCE, limits.MAX_INFLATE_RATIO * size)   # a bomb by both
+    err, peak = peak_of_load(path)
+    assert isinstance(err, ValueError) and "member 'w.npy'" in str(err) and "decompression bomb" in str(err)
+    assert peak < size, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_many_small_bombs_are_refused_at_the_member_crossing_the_limit(tmp_path):
+    path = tmp_path / "bombs.npz"
+    write_deflated_zeros(path, {f"a{i}": 16 << 20 for i in range(6)})   # 4 x (16 MiB + header) > 64 MiB
+    err, peak = peak_of_load(path)
+    assert isinstance(err, ValueError) and "member 'a3.npy'" in str(err)
+    assert peak < path.stat().st_size
+
+
+def test_a_compressed_checkpoint_within_the_limits_loads_without_a_second_copy(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"weight": rng.standard_normal(2_000_000).astype(np.float32),     # ~1.1:1
+              "running_mean": np.zeros(4_000_000, np.float32),                   # ~1000:1
+              "steps": np.arange(1000)}
+    np.savez_compressed(tmp_path / "big.npz", **arrays)
+    out, peak = peak_of_load(tmp_path / "big.npz")
+    nbytes = sum(a.nbytes for a in arrays.values())
+    assert sorted(out) == sorted(arrays)
+    for k, a in arrays.items():
+        np.testing.assert_array_equal(out[k].numpy(), a)
+    assert peak < 1.25 * nbytes, f"peak {peak / 2 ** 20:.1f} MiB for {nbytes / 2 ** 20:.1f} MiB of arrays"
+    np.savez_compressed(tmp_path / "zeros.npz", z=np.zeros(1 << 22))            # 32 MiB from ~32 KB:
+    assert (tmp_path / "zeros.npz").stat().st_size * 500 < 32 << 20               # under the allowance
+    assert not engine.load(tmp_path / "zeros.npz")["z"].numpy().any()
+
+
 KILLED_SAVE = r"""
 import os, signal, sys, numpy as np, engine
 real = np.savez
