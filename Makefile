@@ -44,7 +44,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .cache
 
 # Mutation testing (mutmut, configured in pyproject's [tool.mutmut]); not part of `make test`.
 mutation: $(STAMP)
