@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.kernels import _par, conv as K, winograd as W
+from engine.kernels import _par, _threads, conv as K, winograd as W
 
 
 @st.composite
@@ -21,10 +21,12 @@ def cases(draw, dtype=np.float64):
     return x, wt, b, (ph, pw), rng
 
 
-@pytest.fixture(params=["serial", "parallel"])
-def twin(request, monkeypatch):
-    """Run the Numba transforms' serial and parallel twins (small inputs pick the serial one)."""
-    monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0 if request.param == "parallel" else 1 << 62)
+@pytest.fixture(params=["one thread", "chunks on threads"])
+def threads(request, monkeypatch):
+    """Run on one thread, or in one-sample chunks on three threads (small inputs use one)."""
+    if request.param != "one thread":
+        monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(_threads, "workers", lambda chunks: min(chunks, 3))
 
 
 @settings(deadline=None, max_examples=30)
@@ -43,7 +45,7 @@ def test_float64_equals_direct_convolution_and_numpy_twin(case):
         np.testing.assert_allclose(twin_value, ref, rtol=1e-10, atol=1e-10)
 
 
-def test_parallel_and_serial_twins_agree(twin):
+def test_one_thread_and_chunks_on_threads_agree(threads):
     rng = np.random.default_rng(3)
     x, wt = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((5, 4, 3, 3))
     out = W.conv3x3_forward(x, wt, None, (1, 0))

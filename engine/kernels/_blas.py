@@ -62,15 +62,16 @@ def _openblas():
     return _api
 
 
-def matmul(a, b, out=None):
-    """``np.matmul(a, b, out=out)``; on one BLAS thread when each product is small (see module doc).
+def matmul(a, b, out=None, one_thread=False):
+    """``np.matmul(a, b, out=out)``; on one BLAS thread when each product is small (see module doc)
+    or ``one_thread`` (callers that run several products side by side on their own threads).
 
     A stacked product (e.g. Winograd's 16 GEMMs) is one BLAS call per matrix, each waiting for
     the second thread on its own: the threshold applies to one matrix product, M*N*K, not to the
     stack (measured under load: 16 products of 64x64x1024 took 0.57 s on two threads)."""
     m, k = a.shape[-2], a.shape[-1]
     n = b.shape[-1]
-    if _par.parallel_worth(m * n * k, "gemm"):
+    if not one_thread and _par.parallel_worth(m * n * k, "gemm"):
         return np.matmul(a, b, out=out)
     api = _openblas()
     if not api:

@@ -16,8 +16,10 @@ Backward, with the gradient ``gy`` of the output:
 ``grad_weight = Gᵀ dU G``, ``dV[k] = U[k]ᵀ dM[k]`` and ``grad_input`` = the scatter-add of
 ``B dV Bᵀ`` over the (overlapping) input patches (the adjoint of the input transform).
 
-The four transforms are Numba loops, parallel over (sample, channel) planes, each with a
-plain-NumPy twin (``*_reference``) written with the matrices. Used for float32 only (float64 keeps
+The four transforms are serial Numba loops (``nogil``), each with a plain-NumPy twin
+(``*_reference``) written with the matrices. The work is split into chunks of samples, and on
+several threads the chunks run side by side (``_threads``): each thread transforms its chunk, runs
+the 16 products on one BLAS thread and transforms back while the chunk is still in its cache. Used for float32 only (float64 keeps
 the exact direct path); the error against the direct convolution is tested.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from . import _par
+from . import _par, _threads
 from ._blas import matmul as _matmul
 
 #: Input transform Bᵀ (4x4), weight transform G (4x3), output transform Aᵀ (2x4).
@@ -49,13 +51,14 @@ def _at(plane, y, x, h, w):
     return plane[y, x] if 0 <= y < h and 0 <= x < w else plane.dtype.type(0)
 
 
+@nb.njit(cache=True, nogil=True)
 def _input_transform(x, v, ph, pw, th, tw):
     """v[4r + s, c, n*th*tw + i*tw + j] = (Bᵀ d B)[r, s], d = the 4x4 patch of x[n, c] at
     (2i - pH, 2j - pW) (zero outside x). Unrolled into 16 scalars: with 4x4 scratch arrays the
     loop ran 2x slower."""
     n_, c_, h, w = x.shape
     t_ = th * tw
-    for nc in nb.prange(n_ * c_):
+    for nc in range(n_ * c_):
         n, c = nc // c_, nc % c_
         xp = x[n, c]
         for i in range(th):
@@ -88,15 +91,15 @@ def _input_transform(x, v, ph, pw, th, tw):
                 v[12, c, col], v[13, c, col], v[14, c, col], v[15, c, col] = t30 - t32, t31 + t32, t32 - t31, t31 - t33
 
 
-_input_transform = _par.twins(_input_transform)
 
 
+@nb.njit(cache=True, nogil=True)
 def _output_transform(m, out, th, tw):
     """out[n, o, 2i + a, 2j + b] = (Aᵀ M A)[a, b] with M[r, s] = m[4r + s, o, n*th*tw + i*tw + j]
     (outputs beyond H_out/W_out of the last tiles are dropped)."""
     n_, o_, ho, wo = out.shape
     t_ = th * tw
-    for no in nb.prange(n_ * o_):
+    for no in range(n_ * o_):
         n, o = no // o_, no % o_
         u = np.empty((2, 4), out.dtype)
         for i in range(th):
@@ -115,15 +118,15 @@ def _output_transform(m, out, th, tw):
                         out[n, o, y, 2 * j + 1] = u[a, 1] - u[a, 2] - u[a, 3]
 
 
-_output_transform = _par.twins(_output_transform)
 
 
+@nb.njit(cache=True, nogil=True)
 def _output_adjoint(gy, dm, th, tw):
     """The adjoint of :func:`_output_transform`: dm[4r + s, o, tile] = (A g Aᵀ)[r, s], g = the 2x2
     block of gy at (2i, 2j) (zero beyond H_out/W_out)."""
     n_, o_, ho, wo = gy.shape
     t_ = th * tw
-    for no in nb.prange(n_ * o_):
+    for no in range(n_ * o_):
         n, o = no // o_, no % o_
         u = np.empty((4, 2), gy.dtype)
         for i in range(th):
@@ -145,15 +148,15 @@ def _output_adjoint(gy, dm, th, tw):
                     dm[4 * r + 3, o, col] = -u[r, 1]
 
 
-_output_adjoint = _par.twins(_output_adjoint)
 
 
+@nb.njit(cache=True, nogil=True)
 def _input_adjoint(dv, gx, ph, pw, th, tw):
     """The adjoint of :func:`_input_transform`: gx[n, c] = Σ_tiles of (B dV Bᵀ) added into the 4x4
     patch at (2i - pH, 2j - pW) (entries in the padding dropped). Overwrites gx."""
     n_, c_, h, w = gx.shape
     t_ = th * tw
-    for nc in nb.prange(n_ * c_):
+    for nc in range(n_ * c_):
         n, c = nc // c_, nc % c_
         gx[n, c] = 0
         z = np.empty((4, 4), gx.dtype)
@@ -190,7 +193,6 @@ def _input_adjoint(dv, gx, ph, pw, th, tw):
                                 gx[n, c, yy, x0 + s] += p
 
 
-_input_adjoint = _par.twins(_input_adjoint)
 
 
 # --------------------------------------------------------------------------------- the convolution
@@ -208,12 +210,21 @@ def weight_transform_adjoint(du, shape):
 
 
 def _geometry(x, weight, padding):
+    """Output size, tiles, the sample chunks and the worker count. A chunk's transformed input
+    (16 * C * tiles floats) stays near CHUNK_BYTES; with several workers there are at least two
+    chunks per worker (a thread slowed by other load takes fewer) once the 16 products reach the
+    size where a second thread pays off (``_par``'s ``"gemm"`` row)."""
     n, c, h, w = x.shape
+    co = weight.shape[0]
     ph, pw = padding
     ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
     th, tw = tiles(ho, wo)
-    step = max(1, min(n, CHUNK_BYTES // max(1, 16 * max(c, weight.shape[0]) * th * tw * x.itemsize)))
-    return ho, wo, th, tw, [(a, min(n, a + step)) for a in range(0, n, step)], step
+    step = max(1, min(n, CHUNK_BYTES // max(1, 16 * max(c, co) * th * tw * x.itemsize)))
+    threads = _threads.workers(n) if _par.parallel_worth(16 * co * c * n * th * tw, "gemm") else 1
+    if threads > 1:
+        step = min(step, -(-n // (2 * threads)))
+    spans = [(a, min(n, a + step)) for a in range(0, n, step)]
+    return ho, wo, th, tw, spans, _threads.workers(len(spans)) if threads > 1 else 1
 
 
 def _buffer(rows, cols, dtype):
@@ -224,6 +235,20 @@ def _buffer(rows, cols, dtype):
     pad = ((64 - (rows * cols * size) % 4096) % 4096) // size
     return np.empty(16 * (rows * cols + pad), dtype).reshape(16, rows * cols + pad)[:, :rows * cols].reshape(
         16, rows, cols)
+
+
+class _Buffers:
+    """Per (worker, chunk size) scratch: ``get(worker, m, rows)`` is a :func:`_buffer` for ``m``
+    samples' tiles, allocated once per call and reused across that worker's chunks."""
+
+    def __init__(self, tiles_per_sample, dtype):
+        self.t, self.dtype, self.store = tiles_per_sample, dtype, {}
+
+    def get(self, key, m, rows):
+        buf = self.store.get((key, m, rows))
+        if buf is None:
+            buf = self.store[(key, m, rows)] = _buffer(rows, m * self.t, self.dtype)
+        return buf
 
 
 def _check(x, weight, padding, name):
@@ -244,20 +269,25 @@ def _check(x, weight, padding, name):
 def conv3x3_forward(x, weight, bias=None, padding=(1, 1)):
     """``out[n, o, y, z] = bias[o] + Σ_{c,i,j} weight[o, c, i, j] · xpad[n, c, y + i, z + j]`` (3x3,
     stride 1) by Winograd F(2x2, 3x3), in chunks of samples: input transform, 16 GEMMs, output
-    transform. Returns ``(N, C_out, H + 2pH − 2, W + 2pW − 2)`` in x's dtype."""
+    transform (chunks side by side on ``_threads`` threads when the problem is large). Returns
+    ``(N, C_out, H + 2pH − 2, W + 2pW − 2)`` in x's dtype."""
     x, weight = _check(x, weight, padding, "conv3x3_forward")
     n, c = x.shape[:2]
     co = weight.shape[0]
-    ho, wo, th, tw, spans, step = _geometry(x, weight, padding)
+    ho, wo, th, tw, spans, threads = _geometry(x, weight, padding)
     u = weight_transform(weight)
     out = np.empty((n, co, ho, wo), x.dtype)
-    for a, b in spans:
-        cols = (b - a) * th * tw
-        if a == 0 or b - a != step:  # (the last chunk may be smaller)
-            v, m = _buffer(c, cols, x.dtype), _buffer(co, cols, x.dtype)
-        _par.pick(_input_transform, v.size)(x[a:b], v, padding[0], padding[1], th, tw)
-        _matmul(u, v, out=m)
-        _par.pick(_output_transform, m.size)(m, out[a:b], th, tw)
+    bufs = _Buffers(th * tw, x.dtype)
+    ph, pw = padding
+
+    def chunk(worker, i):
+        a, b = spans[i]
+        v, m = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
+        _input_transform(x[a:b], v, ph, pw, th, tw)
+        _matmul(u, v, out=m, one_thread=threads > 1)
+        _output_transform(m, out[a:b], th, tw)
+
+    _threads.run(chunk, len(spans), threads)
     if bias is not None:
         out += np.asarray(bias, dtype=x.dtype).reshape(co, 1, 1)
     return out
@@ -265,32 +295,38 @@ def conv3x3_forward(x, weight, bias=None, padding=(1, 1)):
 
 def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True, True, True)):
     """Gradients of :func:`conv3x3_forward`: ``(grad_input, grad_weight, grad_bias)`` (``None``
-    where ``needs_input_grad`` is False), by the adjoint transforms (see the module docstring)."""
+    where ``needs_input_grad`` is False), by the adjoint transforms (see the module docstring);
+    chunks of samples side by side on ``_threads`` threads as in the forward."""
     x, weight = _check(x, weight, padding, "conv3x3_backward")
     n, c, h, w = x.shape
     co = weight.shape[0]
-    ho, wo, th, tw, spans, step = _geometry(x, weight, padding)
+    ho, wo, th, tw, spans, threads = _geometry(x, weight, padding)
     gy = np.ascontiguousarray(grad_out, dtype=x.dtype)
     if gy.shape != (n, co, ho, wo):
         raise ValueError(f"conv3x3_backward: grad_out {tuple(gy.shape)} does not match the output "
                          f"{(n, co, ho, wo)}")
     need = tuple(needs_input_grad) + (True,) * (3 - len(needs_input_grad))
     u_t = weight_transform(weight).transpose(0, 2, 1) if need[0] else None
-    du = np.zeros((16, co, c), x.dtype) if need[1] else None
+    du = [np.zeros((16, co, c), x.dtype) for _ in range(threads)] if need[1] else None
     gx = np.empty_like(x) if need[0] else None
+    bufs = _Buffers(th * tw, x.dtype)
+    ph, pw = padding
+    one = threads > 1
+
+    def chunk(worker, i):
+        a, b = spans[i]
+        v, dm = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
+        _output_adjoint(gy[a:b], dm, th, tw)
+        if need[1]:
+            _input_transform(x[a:b], v, ph, pw, th, tw)
+            du[worker] += _matmul(dm, v.transpose(0, 2, 1), one_thread=one)
+        if need[0]:
+            _matmul(u_t, dm, out=v, one_thread=one)
+            _input_adjoint(v, gx[a:b], ph, pw, th, tw)
+
     if need[0] or need[1]:
-        for a, b in spans:
-            cols = (b - a) * th * tw
-            if a == 0 or b - a != step:  # (the last chunk may be smaller)
-                v, dm = _buffer(c, cols, x.dtype), _buffer(co, cols, x.dtype)
-            _par.pick(_output_adjoint, dm.size)(gy[a:b], dm, th, tw)
-            if need[1]:
-                _par.pick(_input_transform, v.size)(x[a:b], v, padding[0], padding[1], th, tw)
-                du += _matmul(dm, v.transpose(0, 2, 1))
-            if need[0]:
-                _matmul(u_t, dm, out=v)
-                _par.pick(_input_adjoint, v.size)(v, gx[a:b], padding[0], padding[1], th, tw)
-    gw = weight_transform_adjoint(du, weight.shape).astype(x.dtype) if need[1] else None
+        _threads.run(chunk, len(spans), threads)
+    gw = weight_transform_adjoint(sum(du[1:], du[0]), weight.shape).astype(x.dtype) if need[1] else None
     gb = gy.sum(axis=(0, 2, 3)) if need[2] else None
     return gx, gw, gb
 
