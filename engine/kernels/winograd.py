@@ -36,7 +36,7 @@ G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float
 AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
 
 #: Samples per chunk: the transformed input of one chunk (16 * C * tiles floats) stays near this.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 
 
 def tiles(ho, wo) -> tuple[int, int]:
@@ -45,154 +45,141 @@ def tiles(ho, wo) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------- Numba kernels
-@nb.njit(inline="always")
-def _at(plane, y, x, h, w):
-    """plane[y, x], or 0 outside the plane (the zero padding)."""
-    return plane[y, x] if 0 <= y < h and 0 <= x < w else plane.dtype.type(0)
-
-
 @nb.njit(cache=True, nogil=True)
 def _input_transform(x, v, ph, pw, th, tw):
-    """v[4r + s, c, n*th*tw + i*tw + j] = (Bᵀ d B)[r, s], d = the 4x4 patch of x[n, c] at
-    (2i - pH, 2j - pW) (zero outside x). Unrolled into 16 scalars: with 4x4 scratch arrays the
-    loop ran 2x slower."""
+    """v[4r + s, c*T + n*th*tw + i*tw + j] = (Bᵀ d B)[r, s] (T = N*th*tw), d = the 4x4 patch of
+    x[n, c] at (2i - pH, 2j - pW) (zero outside x); ``v`` is the row-major (16, >= C*T) store.
+    Per plane: a zero-padded copy, then per tile row the row combination t = Bᵀ d for all columns
+    at once and the column combination per tile, each a loop over contiguous memory."""
     n_, c_, h, w = x.shape
     t_ = th * tw
-    for nc in range(n_ * c_):
-        n, c = nc // c_, nc % c_
-        xp = x[n, c]
-        for i in range(th):
-            y0 = 2 * i - ph
-            for j in range(tw):
-                x0 = 2 * j - pw
-                if y0 >= 0 and x0 >= 0 and y0 + 4 <= h and x0 + 4 <= w:
-                    d00, d01, d02, d03 = xp[y0, x0], xp[y0, x0 + 1], xp[y0, x0 + 2], xp[y0, x0 + 3]
-                    d10, d11, d12, d13 = xp[y0 + 1, x0], xp[y0 + 1, x0 + 1], xp[y0 + 1, x0 + 2], xp[y0 + 1, x0 + 3]
-                    d20, d21, d22, d23 = xp[y0 + 2, x0], xp[y0 + 2, x0 + 1], xp[y0 + 2, x0 + 2], xp[y0 + 2, x0 + 3]
-                    d30, d31, d32, d33 = xp[y0 + 3, x0], xp[y0 + 3, x0 + 1], xp[y0 + 3, x0 + 2], xp[y0 + 3, x0 + 3]
-                else:
-                    d00, d01 = _at(xp, y0, x0, h, w), _at(xp, y0, x0 + 1, h, w)
-                    d02, d03 = _at(xp, y0, x0 + 2, h, w), _at(xp, y0, x0 + 3, h, w)
-                    d10, d11 = _at(xp, y0 + 1, x0, h, w), _at(xp, y0 + 1, x0 + 1, h, w)
-                    d12, d13 = _at(xp, y0 + 1, x0 + 2, h, w), _at(xp, y0 + 1, x0 + 3, h, w)
-                    d20, d21 = _at(xp, y0 + 2, x0, h, w), _at(xp, y0 + 2, x0 + 1, h, w)
-                    d22, d23 = _at(xp, y0 + 2, x0 + 2, h, w), _at(xp, y0 + 2, x0 + 3, h, w)
-                    d30, d31 = _at(xp, y0 + 3, x0, h, w), _at(xp, y0 + 3, x0 + 1, h, w)
-                    d32, d33 = _at(xp, y0 + 3, x0 + 2, h, w), _at(xp, y0 + 3, x0 + 3, h, w)
-                # t = Bᵀ d, row by row: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
-                t00, t01, t02, t03 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
-                t10, t11, t12, t13 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
-                t20, t21, t22, t23 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
-                t30, t31, t32, t33 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
-                col = n * t_ + i * tw + j  # v = t B: the same combination along each row
-                v[0, c, col], v[1, c, col], v[2, c, col], v[3, c, col] = t00 - t02, t01 + t02, t02 - t01, t01 - t03
-                v[4, c, col], v[5, c, col], v[6, c, col], v[7, c, col] = t10 - t12, t11 + t12, t12 - t11, t11 - t13
-                v[8, c, col], v[9, c, col], v[10, c, col], v[11, c, col] = t20 - t22, t21 + t22, t22 - t21, t21 - t23
-                v[12, c, col], v[13, c, col], v[14, c, col], v[15, c, col] = t30 - t32, t31 + t32, t32 - t31, t31 - t33
-
-
+    cols = n_ * t_
+    p = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)  # >= (H + 2pH, W + 2pW); the border stays 0
+    t = np.empty((4, 2 * tw + 2), x.dtype)
+    wp = 2 * tw + 2
+    for n in range(n_):
+        for c in range(c_):
+            for y in range(h):
+                for z in range(w):
+                    p[ph + y, pw + z] = x[n, c, y, z]
+            base = c * cols + n * t_
+            for i in range(th):
+                for z in range(wp):  # t = Bᵀ d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                    a0, a1, a2, a3 = p[2 * i, z], p[2 * i + 1, z], p[2 * i + 2, z], p[2 * i + 3, z]
+                    t[0, z] = a0 - a2
+                    t[1, z] = a1 + a2
+                    t[2, z] = a2 - a1
+                    t[3, z] = a1 - a3
+                o = base + i * tw
+                for r in range(4):  # v = t B: the same combination along each row
+                    for j in range(tw):
+                        e0, e1, e2, e3 = t[r, 2 * j], t[r, 2 * j + 1], t[r, 2 * j + 2], t[r, 2 * j + 3]
+                        v[4 * r, o + j] = e0 - e2
+                        v[4 * r + 1, o + j] = e1 + e2
+                        v[4 * r + 2, o + j] = e2 - e1
+                        v[4 * r + 3, o + j] = e1 - e3
 
 
 @nb.njit(cache=True, nogil=True)
 def _output_transform(m, out, th, tw):
-    """out[n, o, 2i + a, 2j + b] = (Aᵀ M A)[a, b] with M[r, s] = m[4r + s, o, n*th*tw + i*tw + j]
-    (outputs beyond H_out/W_out of the last tiles are dropped)."""
+    """out[n, o, 2i + a, 2j + b] = (Aᵀ M A)[a, b] with M[r, s] = m[4r + s, o*T + n*th*tw + i*tw + j]
+    (outputs beyond H_out/W_out of the last tiles are dropped); ``m`` is the (16, >= C_out*T) store."""
     n_, o_, ho, wo = out.shape
     t_ = th * tw
-    for no in range(n_ * o_):
-        n, o = no // o_, no % o_
-        u = np.empty((2, 4), out.dtype)
-        for i in range(th):
-            for j in range(tw):
-                col = n * t_ + i * tw + j
+    cols = n_ * t_
+    u = np.empty((2, 4, tw), out.dtype)
+    row = np.empty((2, 2 * tw), out.dtype)
+    for n in range(n_):
+        for o in range(o_):
+            base = o * cols + n * t_
+            for i in range(th):
+                q = base + i * tw
                 for s in range(4):  # u = Aᵀ M
-                    m0, m1, m2, m3 = m[s, o, col], m[4 + s, o, col], m[8 + s, o, col], m[12 + s, o, col]
-                    u[0, s] = m0 + m1 + m2
-                    u[1, s] = m1 - m2 - m3
+                    for j in range(tw):
+                        m0, m1, m2, m3 = m[s, q + j], m[4 + s, q + j], m[8 + s, q + j], m[12 + s, q + j]
+                        u[0, s, j] = m0 + m1 + m2
+                        u[1, s, j] = m1 - m2 - m3
                 for a in range(2):  # y = u A
+                    for j in range(tw):
+                        row[a, 2 * j] = u[a, 0, j] + u[a, 1, j] + u[a, 2, j]
+                        row[a, 2 * j + 1] = u[a, 1, j] - u[a, 2, j] - u[a, 3, j]
                     y = 2 * i + a
-                    if y >= ho:
-                        continue
-                    out[n, o, y, 2 * j] = u[a, 0] + u[a, 1] + u[a, 2]
-                    if 2 * j + 1 < wo:
-                        out[n, o, y, 2 * j + 1] = u[a, 1] - u[a, 2] - u[a, 3]
-
-
+                    if y < ho:
+                        for z in range(wo):
+                            out[n, o, y, z] = row[a, z]
 
 
 @nb.njit(cache=True, nogil=True)
 def _output_adjoint(gy, dm, th, tw):
-    """The adjoint of :func:`_output_transform`: dm[4r + s, o, tile] = (A g Aᵀ)[r, s], g = the 2x2
-    block of gy at (2i, 2j) (zero beyond H_out/W_out)."""
+    """The adjoint of :func:`_output_transform`: dm[4r + s, o*T + tile] = (A g Aᵀ)[r, s], g = the
+    2x2 block of gy at (2i, 2j) (zero beyond H_out/W_out)."""
     n_, o_, ho, wo = gy.shape
     t_ = th * tw
-    for no in range(n_ * o_):
-        n, o = no // o_, no % o_
-        u = np.empty((4, 2), gy.dtype)
-        for i in range(th):
-            for j in range(tw):
-                g00 = gy[n, o, 2 * i, 2 * j]
-                g01 = gy[n, o, 2 * i, 2 * j + 1] if 2 * j + 1 < wo else 0
-                g10 = gy[n, o, 2 * i + 1, 2 * j] if 2 * i + 1 < ho else 0
-                g11 = gy[n, o, 2 * i + 1, 2 * j + 1] if 2 * i + 1 < ho and 2 * j + 1 < wo else 0
-                # u = A g  (A = AT transposed: rows (1,0), (1,1), (1,-1), (0,-1))
-                u[0, 0], u[0, 1] = g00, g01
-                u[1, 0], u[1, 1] = g00 + g10, g01 + g11
-                u[2, 0], u[2, 1] = g00 - g10, g01 - g11
-                u[3, 0], u[3, 1] = -g10, -g11
-                col = n * t_ + i * tw + j
+    cols = n_ * t_
+    g = np.zeros((2, 2 * tw), gy.dtype)
+    u = np.empty((4, 2 * tw), gy.dtype)
+    for n in range(n_):
+        for o in range(o_):
+            base = o * cols + n * t_
+            for i in range(th):
+                for a in range(2):
+                    y = 2 * i + a
+                    if y < ho:
+                        for z in range(wo):
+                            g[a, z] = gy[n, o, y, z]
+                    else:
+                        for z in range(wo):
+                            g[a, z] = 0
+                for z in range(2 * tw):  # u = A g  (A's rows (1,0), (1,1), (1,-1), (0,-1))
+                    g0, g1 = g[0, z], g[1, z]
+                    u[0, z] = g0
+                    u[1, z] = g0 + g1
+                    u[2, z] = g0 - g1
+                    u[3, z] = -g1
+                q = base + i * tw
                 for r in range(4):  # dm = u Aᵀ
-                    dm[4 * r + 0, o, col] = u[r, 0]
-                    dm[4 * r + 1, o, col] = u[r, 0] + u[r, 1]
-                    dm[4 * r + 2, o, col] = u[r, 0] - u[r, 1]
-                    dm[4 * r + 3, o, col] = -u[r, 1]
-
-
+                    for j in range(tw):
+                        e0, e1 = u[r, 2 * j], u[r, 2 * j + 1]
+                        dm[4 * r, q + j] = e0
+                        dm[4 * r + 1, q + j] = e0 + e1
+                        dm[4 * r + 2, q + j] = e0 - e1
+                        dm[4 * r + 3, q + j] = -e1
 
 
 @nb.njit(cache=True, nogil=True)
 def _input_adjoint(dv, gx, ph, pw, th, tw):
     """The adjoint of :func:`_input_transform`: gx[n, c] = Σ_tiles of (B dV Bᵀ) added into the 4x4
-    patch at (2i - pH, 2j - pW) (entries in the padding dropped). Overwrites gx."""
+    patch at (2i - pH, 2j - pW) (entries in the padding dropped). Overwrites gx. Per plane the sums
+    go into a zero-padded scratch plane, one strided pass per patch column."""
     n_, c_, h, w = gx.shape
     t_ = th * tw
-    for nc in range(n_ * c_):
-        n, c = nc // c_, nc % c_
-        gx[n, c] = 0
-        z = np.empty((4, 4), gx.dtype)
-        e = np.empty((4, 4), gx.dtype)
-        for i in range(th):
-            y0 = 2 * i - ph
-            for j in range(tw):
-                x0 = 2 * j - pw
-                col = n * t_ + i * tw + j
-                for r in range(4):
-                    for s in range(4):
-                        z[r, s] = dv[4 * r + s, c, col]
-                for s in range(4):  # e = B z  (B = BT transposed)
-                    e[0, s] = z[0, s]
-                    e[1, s] = z[1, s] - z[2, s] + z[3, s]
-                    e[2, s] = -z[0, s] + z[1, s] + z[2, s]
-                    e[3, s] = -z[3, s]
-                for r in range(4):  # patch = e Bᵀ, added into gx
-                    yy = y0 + r
-                    if yy < 0 or yy >= h:
-                        continue
-                    p0 = e[r, 0]
-                    p1 = e[r, 1] - e[r, 2] + e[r, 3]
-                    p2 = -e[r, 0] + e[r, 1] + e[r, 2]
-                    p3 = -e[r, 3]
-                    if x0 >= 0 and x0 + 4 <= w:
-                        gx[n, c, yy, x0] += p0
-                        gx[n, c, yy, x0 + 1] += p1
-                        gx[n, c, yy, x0 + 2] += p2
-                        gx[n, c, yy, x0 + 3] += p3
-                    else:
-                        for s, p in enumerate((p0, p1, p2, p3)):
-                            if 0 <= x0 + s < w:
-                                gx[n, c, yy, x0 + s] += p
-
-
+    cols = n_ * t_
+    p = np.empty((2 * th + 2, 2 * tw + 2), gx.dtype)
+    e = np.empty((4, 4, tw), gx.dtype)
+    for n in range(n_):
+        for c in range(c_):
+            p[:] = 0
+            base = c * cols + n * t_
+            for i in range(th):
+                q = base + i * tw
+                for s in range(4):  # e = B z  (B = BT transposed), z[r, s] = dv[4r + s]
+                    for j in range(tw):
+                        z0, z1, z2, z3 = dv[s, q + j], dv[4 + s, q + j], dv[8 + s, q + j], dv[12 + s, q + j]
+                        e[0, s, j] = z0
+                        e[1, s, j] = z1 - z2 + z3
+                        e[2, s, j] = z1 + z2 - z0
+                        e[3, s, j] = -z3
+                for r in range(4):  # patch = e Bᵀ, added into p
+                    y = 2 * i + r
+                    for j in range(tw):
+                        p[y, 2 * j] += e[r, 0, j]
+                        p[y, 2 * j + 1] += e[r, 1, j] - e[r, 2, j] + e[r, 3, j]
+                    for j in range(tw):
+                        p[y, 2 * j + 2] += e[r, 1, j] + e[r, 2, j] - e[r, 0, j]
+                        p[y, 2 * j + 3] -= e[r, 3, j]
+            for y in range(h):
+                for z in range(w):
+                    gx[n, c, y, z] = p[ph + y, pw + z]
 
 
 # --------------------------------------------------------------------------------- the convolution
@@ -228,18 +215,20 @@ def _geometry(x, weight, padding):
 
 
 def _buffer(rows, cols, dtype):
-    """An uninitialised ``(16, rows, cols)`` array whose 16 slabs are NOT a multiple of 4 KiB apart:
-    the transforms touch the 16 slabs at once, and 16 streams at 4 KiB-multiple distances all fall
-    into the same L1/L2 cache sets (measured: the input transform ran 10-15x slower)."""
+    """``(store, view)``: an uninitialised row-major ``store (16, rows*cols + pad)`` that the Numba
+    transforms index as ``store[k, r*cols + col]``, and ``view (16, rows, cols)`` of it for the
+    GEMMs. Its 16 slabs are NOT a multiple of 4 KiB apart: the transforms touch the 16 slabs at
+    once, and 16 streams at 4 KiB-multiple distances all fall into the same L1/L2 cache sets
+    (measured: the input transform ran 10-15x slower)."""
     size = np.dtype(dtype).itemsize
     pad = ((64 - (rows * cols * size) % 4096) % 4096) // size
-    return np.empty(16 * (rows * cols + pad), dtype).reshape(16, rows * cols + pad)[:, :rows * cols].reshape(
-        16, rows, cols)
+    store = np.empty((16, rows * cols + pad), dtype)
+    return store, store[:, :rows * cols].reshape(16, rows, cols)
 
 
 class _Buffers:
-    """Per (worker, chunk size) scratch: ``get(worker, m, rows)`` is a :func:`_buffer` for ``m``
-    samples' tiles, allocated once per call and reused across that worker's chunks."""
+    """Per (worker, chunk size) scratch: ``get(worker, m, rows)`` is a :func:`_buffer` pair for
+    ``m`` samples' tiles, allocated once per call and reused across that worker's chunks."""
 
     def __init__(self, tiles_per_sample, dtype):
         self.t, self.dtype, self.store = tiles_per_sample, dtype, {}
@@ -282,10 +271,10 @@ def conv3x3_forward(x, weight, bias=None, padding=(1, 1)):
 
     def chunk(worker, i):
         a, b = spans[i]
-        v, m = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
-        _input_transform(x[a:b], v, ph, pw, th, tw)
+        (vs, v), (ms, m) = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
+        _input_transform(x[a:b], vs, ph, pw, th, tw)
         _matmul(u, v, out=m, one_thread=threads > 1)
-        _output_transform(m, out[a:b], th, tw)
+        _output_transform(ms, out[a:b], th, tw)
 
     _threads.run(chunk, len(spans), threads)
     if bias is not None:
@@ -315,14 +304,14 @@ def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True
 
     def chunk(worker, i):
         a, b = spans[i]
-        v, dm = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
-        _output_adjoint(gy[a:b], dm, th, tw)
+        (vs, v), (dms, dm) = bufs.get(worker, b - a, c), bufs.get(("m", worker), b - a, co)
+        _output_adjoint(gy[a:b], dms, th, tw)
         if need[1]:
-            _input_transform(x[a:b], v, ph, pw, th, tw)
+            _input_transform(x[a:b], vs, ph, pw, th, tw)
             du[worker] += _matmul(dm, v.transpose(0, 2, 1), one_thread=one)
         if need[0]:
             _matmul(u_t, dm, out=v, one_thread=one)
-            _input_adjoint(v, gx[a:b], ph, pw, th, tw)
+            _input_adjoint(vs, gx[a:b], ph, pw, th, tw)
 
     if need[0] or need[1]:
         _threads.run(chunk, len(spans), threads)
