@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from engine.kernels import conv as K
+from engine.kernels import _par, _threads, conv as K
 from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=25)
@@ -87,6 +87,25 @@ def test_chunked_batch_equals_whole_batch(monkeypatch):
     monkeypatch.setattr(K, "CHUNK_BYTES", 1)  # one sample per chunk
     np.testing.assert_allclose(K.conv2d_forward(x, w, padding=1), whole, rtol=1e-12)
     for a, b in zip(K.conv2d_backward(np.ones_like(whole), x, w, padding=1), grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw, shape", [(dict(padding=1), (5, 4, 6, 6)), (dict(stride=2, padding=2, groups=2), (4, 4, 7, 5)),
+                                       (dict(padding=(2, 0), dilation=(1, 2)), (3, 2, 5, 9))])
+def test_chunks_on_threads_equal_one_thread(monkeypatch, kw, shape):
+    """The direct path with its chunks side by side on three threads (``_threads``) gives the same
+    results as one thread, gradients included (per-thread weight-gradient sums)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((4, shape[1] // kw.get("groups", 1), 3, 3))
+    whole = K.conv2d_forward(x, w, **kw)
+    gy = rng.standard_normal(whole.shape)
+    grads = K.conv2d_backward(gy, x, w, **kw)
+    monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_threads, "workers", lambda chunks: min(chunks, 3))
+    assert K._chunks(shape[0], 1, 10)[2] == 3
+    np.testing.assert_allclose(K.conv2d_forward(x, w, **kw), whole, rtol=1e-12)
+    for a, b in zip(K.conv2d_backward(gy, x, w, **kw), grads):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 

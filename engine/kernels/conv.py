@@ -15,13 +15,17 @@ W_out == W copy each plane as one shifted block (then zero the padding entries) 
 row; "same" convs on small planes (<= SAME_IM2COL_MAX_PLANE, the 16x16 / 8x8 CIFAR layers) use a
 channel-major layout where one shifted copy covers all samples of a channel (2-3x faster than
 8-16-float rows). A 1x1 / stride 1 / no-padding conv skips im2col (a reshape).
+On several threads, once the product is large enough, the chunks run side by side
+(``_threads``): each thread runs the serial im2col/col2im (compiled ``nogil``) and its GEMMs on one
+BLAS thread, so a batch of skinny GEMMs (LeNet's 6x25x50176) uses both cores without a
+parallel-region wake-up or a 2-thread BLAS sync per call.
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
 
-from . import _par, winograd
+from . import _par, _threads, winograd
 from ._blas import matmul as _matmul
 
 
@@ -106,7 +110,7 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                             cf[d + np.uint64(k)] = xf[src + np.uint64(k) * ust]
 
 
-_im2col = _par.twins(_im2col)  # (parallel, serial); _par.pick chooses per call
+_im2col = _par.twins(_im2col, nogil=True)  # (parallel, serial); _par.pick chooses per call
 
 
 def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
@@ -159,10 +163,10 @@ def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                             gf[d + np.uint64(k) * ust] += cf[src + np.uint64(k)]
 
 
-_col2im = _par.twins(_col2im)  # (parallel, serial); _par.pick chooses per call
+_col2im = _par.twins(_col2im, nogil=True)  # (parallel, serial); _par.pick chooses per call
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _im2col_same(xt, cols, kh, kw, ph, pw, dh, dw):
     """_im2col for a stride-1 conv whose output has the input's size (e.g. 3x3, padding 1), on the
     channel-major input ``xt (C, m, H, W)``: cols[(c*kH + i)*kW + j].flat[t] = xt[c].flat[t + delta]
@@ -199,7 +203,7 @@ def _im2col_same(xt, cols, kh, kw, ph, pw, dh, dw):
                 _zero_padding_entries(cf, d0, m, h, w, r0, r1, lo, hi, zero)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _zero_padding_entries(cf, d0, m, h, w, r0, r1, lo, hi, zero):
     """Zero, in each of the m planes starting at cf[d0], the rows outside [r0, r1) and the columns
     outside [lo, hi) of the rows inside."""
@@ -218,7 +222,7 @@ def _zero_padding_entries(cf, d0, m, h, w, r0, r1, lo, hi, zero):
                     cf[rb + np.uint64(k)] = zero
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _col2im_same(cols, gxt, kh, kw, ph, pw, dh, dw):
     """The adjoint of _im2col_same into the channel-major ``gxt (C, m, H, W)``. ``cols`` is scratch:
     its padding entries are zeroed first (they carry no gradient), then one long shifted add per
@@ -299,22 +303,29 @@ def _subsampled(x, geo):
     return x if sh == sw == 1 else np.ascontiguousarray(x[:, :, ::sh, ::sw])
 
 
-def _chunks(n, row_bytes):
-    """Sample ranges whose im2col buffer (C*kH*kW, m, L) stays near CHUNK_BYTES: cache-friendly and
-    bounded memory, while each chunk is still one large GEMM per group (few BLAS calls: the 2-thread
-    OpenBLAS sync per call is what suffers most when the machine is busy)."""
+def _chunks(n, row_bytes, macs):
+    """``(spans, step, threads)``: sample ranges whose im2col buffer (C*kH*kW, m, L) stays near
+    CHUNK_BYTES (cache-friendly, bounded memory, each chunk still one large GEMM per group), and
+    the number of threads that run them side by side (``_threads``: each thread im2col's its chunk
+    with the serial kernel and multiplies on one BLAS thread). Threads are used once the ``macs``
+    multiply-adds reach the size where a second thread pays off (``_par``'s ``"gemm"`` row); the
+    batch is then cut into at least two chunks per thread (a thread slowed by load takes fewer)."""
     step = max(1, min(n, CHUNK_BYTES // max(1, row_bytes)))
-    return [(a, min(n, a + step)) for a in range(0, n, step)], step
+    threads = _threads.workers(n) if _par.parallel_worth(macs, "gemm") else 1
+    if threads > 1:
+        step = min(step, -(-n // (2 * threads)))
+    spans = [(a, min(n, a + step)) for a in range(0, n, step)]
+    return spans, step, (_threads.workers(len(spans)) if threads > 1 else 1)
 
 
-def _fill_cols(xc, cols, geo, same):
+def _fill_cols(xc, cols, geo, same, serial=False):
     """im2col of the samples ``xc`` into ``cols (C*kH*kW, m, L)`` (channel-major copy + shifted
-    planes when ``same``; row-by-row otherwise)."""
+    planes when ``same``; row-by-row otherwise; the serial kernel when ``serial``)."""
     if same and xc.shape[2] * xc.shape[3] <= SAME_IM2COL_MAX_PLANE:
         kh, kw, _, _, ph, pw, dh, dw = geo[:8]
         _im2col_same(np.ascontiguousarray(xc.transpose(1, 0, 2, 3)), cols, kh, kw, ph, pw, dh, dw)
     else:
-        _par.pick(_im2col, cols.size)(xc, cols, *geo)
+        (_im2col[1] if serial else _par.pick(_im2col, cols.size))(xc, cols, *geo)
 
 
 CHUNK_BYTES = 8 << 20
@@ -339,14 +350,18 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         out = _matmul(wmat, _subsampled(x, geo).reshape(n, groups, kg, ho * wo))
     else:
         out = np.empty((n, co, ho * wo), dtype=x.dtype)
-        spans, step = _chunks(n, groups * kg * ho * wo * x.itemsize)
-        buf = np.empty(groups * kg * step * ho * wo, dtype=x.dtype)
-        same = _is_same(x.shape, geo)
-        for a, b in spans:
-            cols = buf[:groups * kg * (b - a) * ho * wo].reshape(groups * kg, b - a, ho * wo)
-            _fill_cols(x[a:b], cols, geo, same)
-            y = _matmul(wmat, cols.reshape(groups, kg, (b - a) * ho * wo))  # one GEMM per group
+        spans, step, threads = _chunks(n, groups * kg * ho * wo * x.itemsize, co * kg * n * ho * wo)
+        bufs = [np.empty(groups * kg * step * ho * wo, dtype=x.dtype) for _ in range(threads)]
+        same, one = _is_same(x.shape, geo), threads > 1
+
+        def chunk(worker, i):
+            a, b = spans[i]
+            cols = bufs[worker][:groups * kg * (b - a) * ho * wo].reshape(groups * kg, b - a, ho * wo)
+            _fill_cols(x[a:b], cols, geo, same, serial=one)
+            y = _matmul(wmat, cols.reshape(groups, kg, (b - a) * ho * wo), one_thread=one)  # a GEMM per group
             out[a:b] = y.reshape(co, b - a, ho * wo).transpose(1, 0, 2)
+
+        _threads.run(chunk, len(spans), threads)
     out = out.reshape(n, co, ho, wo)
     if bias is not None:
         out += np.asarray(bias, dtype=x.dtype).reshape(co, 1, 1)
@@ -372,7 +387,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     gy = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(n, groups, co // groups, ho * wo)
     wt = weight.reshape(groups, co // groups, kg).transpose(0, 2, 1)
     gx = np.empty((n, c, h, w), dtype=x.dtype) if need[0] else None
-    gw = np.zeros((groups, co // groups, kg), dtype=x.dtype) if need[1] else None
+    gws = [np.zeros((groups, co // groups, kg), dtype=x.dtype)] if need[1] else None
     if _is_pointwise(geo):
         if need[0]:
             if geo[2] == geo[3] == 1:
@@ -382,29 +397,36 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                 gx[:, :, ::geo[2], ::geo[3]] = _matmul(wt, gy).reshape(n, c, ho, wo)
         if need[1]:
             xs = _subsampled(x, geo).reshape(n, groups, kg, ho * wo)
-            gw += _matmul(gy, xs.transpose(0, 1, 3, 2)).sum(axis=0)
+            gws[0] += _matmul(gy, xs.transpose(0, 1, 3, 2)).sum(axis=0)
     elif need[0] or need[1]:
-        spans, step = _chunks(n, groups * kg * ho * wo * x.itemsize)
-        buf = np.empty(groups * kg * step * ho * wo, dtype=x.dtype)
-        same = _is_same(x.shape, geo)
-        gxt = np.empty((c, step, h, w), dtype=x.dtype) if same and need[0] else None
-        for a, b in spans:
+        spans, step, threads = _chunks(n, groups * kg * ho * wo * x.itemsize, 2 * co * kg * n * ho * wo)
+        bufs = [np.empty(groups * kg * step * ho * wo, dtype=x.dtype) for _ in range(threads)]
+        same, one = _is_same(x.shape, geo), threads > 1
+        gxts = [np.empty((c, step, h, w), dtype=x.dtype) if same and need[0] else None for _ in range(threads)]
+        if need[1]:
+            gws += [np.zeros_like(gws[0]) for _ in range(threads - 1)]
+
+        def chunk(worker, i):
+            a, b = spans[i]
             m = b - a
-            cols = buf[:groups * kg * m * ho * wo].reshape(groups * kg, m, ho * wo)
+            cols = bufs[worker][:groups * kg * m * ho * wo].reshape(groups * kg, m, ho * wo)
             gyt = np.ascontiguousarray(gy[a:b].transpose(1, 2, 0, 3)).reshape(groups, co // groups, m * ho * wo)
             if need[1]:
-                _fill_cols(x[a:b], cols, geo, same)
-                gw += _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1))
+                _fill_cols(x[a:b], cols, geo, same, serial=one)
+                gws[worker] += _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1),
+                                       one_thread=one)
             if need[0]:
-                _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo))
+                _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo), one_thread=one)
                 if same:
-                    g = gxt.reshape(-1)[:c * m * h * w].reshape(c, m, h, w)
+                    g = gxts[worker].reshape(-1)[:c * m * h * w].reshape(c, m, h, w)
                     _col2im_same(cols, g, kh, kw, ph, pw, dh, dw)
                     gx[a:b] = g.transpose(1, 0, 2, 3)
                 else:
-                    _par.pick(_col2im, cols.size)(cols, gx[a:b], *geo)
+                    (_col2im[1] if one else _par.pick(_col2im, cols.size))(cols, gx[a:b], *geo)
+
+        _threads.run(chunk, len(spans), threads)
     gb = gy.sum(axis=(0, 3)).reshape(co) if need[2] else None
-    return gx, (gw.reshape(weight.shape) if need[1] else None), gb
+    return gx, (sum(gws[1:], gws[0]).reshape(weight.shape) if need[1] else None), gb
 
 
 # ----------------------------------------------------------------------------- reference twins
