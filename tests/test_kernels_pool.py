@@ -26,6 +26,20 @@ def pool_cases(draw, dilation=True):
     return x, kw_
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 4, 6), (1, 2, 5, 7), (3, 1, 2, 2)])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_maxpool2_fast_path_keeps_ties_nan_and_overhang(shape, ceil_mode):
+    """MaxPool2d(2)'s unrolled path: the first maximum wins a tie, a NaN wins, and odd sizes with
+    ceil_mode (windows hanging over the edge) take the general path; all equal the twin."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.integers(0, 3, shape).astype(np.float32)  # many ties
+    x.flat[rng.integers(0, x.size)] = np.nan  # (one: with two NaNs in a window the kernels keep the last)
+    out, ind = P.maxpool2d_forward(x, 2, ceil_mode=ceil_mode)
+    ref, rind = P.maxpool2d_forward_reference(x, 2, ceil_mode=ceil_mode)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(ind, rind)
+
+
 @SETTINGS
 @given(pool_cases(), st.sampled_from([np.float64, np.float32]))
 def test_maxpool_matches_reference(case, dtype):

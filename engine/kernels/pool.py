@@ -72,9 +72,29 @@ def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     xf, of, jf = x.reshape(-1), out.reshape(-1), ind.reshape(-1)
     ninf = -np.inf
     rows, cols = _clip_offsets(ho, sh, ph, dh, kh, h), _clip_offsets(wo, sw, pw, dw, kw, w)
+    # MaxPool2d(2) whose windows all lie inside x (no padding, no ceil_mode overhang): the full 2x2
+    # block at (2*oh, 2*ow), the same four selects in the general loop's order, unrolled (the
+    # general loop ran ~13 ns per output on LeNet's pools)
+    pool2 = (kh == kw == 2 and sh == sw == 2 and ph == pw == 0 and dh == dw == 1
+             and 2 * ho <= h and 2 * wo <= w)
     for nc in nb.prange(n_ * c_):
         base = nc * h * w
         obase = nc * ho * wo
+        if pool2:
+            for oh in range(ho):
+                r0 = 2 * oh * w
+                ob = np.uint64(obase + oh * wo)
+                for ow in range(wo):
+                    q = r0 + 2 * ow
+                    best, arg = xf[np.uint64(base + q)], q
+                    for q2 in (q + 1, q + w, q + w + 1):
+                        v = xf[np.uint64(base + q2)]
+                        take = (v > best) | (v != v)
+                        best = v if take else best
+                        arg = q2 if take else arg
+                    of[ob + np.uint64(ow)] = best
+                    jf[ob + np.uint64(ow)] = arg
+            continue
         for oh in range(ho):
             h0 = oh * sh - ph
             i0, i1 = rows[oh, 0], rows[oh, 1]
