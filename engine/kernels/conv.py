@@ -284,10 +284,15 @@ def _setup(x, weight, stride, padding, dilation, groups):
 WINOGRAD_MIN_CHANNELS = 16
 
 
+#: ... and outputs of at least this many rows and columns: on 4x4 planes (4 tiles) the transforms
+#: cost more than they save (64x32x4x4 -> 64 channels fwd+bwd: 2.4 ms vs 2.0 ms direct; 8x8: a tie).
+WINOGRAD_MIN_SIDE = 6
+
+
 def _use_winograd(x, weight, geo, groups) -> bool:
-    kh, kw, sh, sw, ph, pw, dh, dw = geo[:8]
+    kh, kw, sh, sw, ph, pw, dh, dw, ho, wo = geo
     return (x.dtype == np.float32 and groups == 1 and kh == kw == 3 and sh == sw == dh == dw == 1
-            and min(x.shape[1], weight.shape[0]) >= WINOGRAD_MIN_CHANNELS)
+            and min(x.shape[1], weight.shape[0]) >= WINOGRAD_MIN_CHANNELS and min(ho, wo) >= WINOGRAD_MIN_SIDE)
 
 
 def _is_pointwise(geo) -> bool:
