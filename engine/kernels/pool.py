@@ -52,26 +52,25 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
 
 
 # ----------------------------------------------------------------------------- max pool
-@nb.njit(cache=True)
 def _clip_offsets(n_out, stride, pad, dil, k, size):
     """Per output position o: the range [a, b) of kernel offsets t with 0 <= o*stride - pad + t*dil < size
-    (empty when a >= b), computed once per call instead of one integer division per output."""
+    (empty when a >= b), computed once per call in NumPy (a Numba helper with ``np.empty`` cost
+    ~0.4 s of compilation in a cold start) and passed to the kernel as an ``(n_out, 2)`` int64 array."""
+    s0 = np.arange(n_out, dtype=np.int64) * stride - pad
     r = np.empty((n_out, 2), np.int64)
-    for o in range(n_out):
-        s0 = o * stride - pad
-        r[o, 0] = 0 if s0 >= 0 else (dil - 1 - s0) // dil
-        r[o, 1] = min(k, (size - 1 - s0) // dil + 1) if s0 <= size - 1 else 0
+    r[:, 0] = np.where(s0 >= 0, 0, (dil - 1 - s0) // dil)
+    r[:, 1] = np.where(s0 <= size - 1, np.minimum(k, (size - 1 - s0) // dil + 1), 0)
     return r
 
 
-def _max_fwd(x, out, ind, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
-    """The window's valid offsets are clipped once per output (no per-element bounds tests), the
+def _max_fwd(x, out, ind, rows, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    """``rows``/``cols``: :func:`_clip_offsets` of the two axes. The window's valid offsets are
+    clipped once per output (no per-element bounds tests), the
     running max starts at the window's first element, and the compare-and-take is written as
     selects (branch-free on random data: the branchy version ran ~18 ns per output)."""
     n_, c_, h, w = x.shape
     xf, of, jf = x.reshape(-1), out.reshape(-1), ind.reshape(-1)
     ninf = -np.inf
-    rows, cols = _clip_offsets(ho, sh, ph, dh, kh, h), _clip_offsets(wo, sw, pw, dw, kw, w)
     # MaxPool2d(2) whose windows all lie inside x (no padding, no ceil_mode overhang): the full 2x2
     # block at (2*oh, 2*ow), the same four selects in the general loop's order, unrolled (the
     # general loop ran ~13 ns per output on LeNet's pools)
@@ -151,7 +150,10 @@ def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     n, c = x.shape[:2]
     out = np.empty((n, c, geo[-2], geo[-1]), x.dtype)
     ind = np.empty(out.shape, np.int64)
-    _par.pick(_max_fwd, x.size)(x, out, ind, *geo)
+    kh, kw, sh, sw, ph, pw, dh, dw, ho, wo = geo
+    rows = _clip_offsets(ho, sh, ph, dh, kh, x.shape[2])
+    cols = _clip_offsets(wo, sw, pw, dw, kw, x.shape[3])
+    _par.pick(_max_fwd, x.size)(x, out, ind, rows, cols, *geo)
     return out, ind
 
 
