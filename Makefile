@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test bench clean graphviz experiments experiments-docs mutation
+.PHONY: demo test bench scaling clean graphviz experiments experiments-docs mutation
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,10 @@ experiments-docs: $(STAMP) graphviz
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
+
+# data-parallel scale-out (mpiexec -n 2 vs one process, with PyTorch DDP as the peer); not in `make bench`
+scaling: $(BENCH_STAMP)
+	$(BIN)/python bench/workloads/scaling.py --torch
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .cache

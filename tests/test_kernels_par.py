@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from engine.kernels import _par, batchnorm, conv, pool
+from tiers import kernels_from_the_first_call  # noqa: F401  (the kernels, not their NumPy tier)
 
 
 @pytest.fixture(params=[0, 1 << 62], ids=["parallel", "serial"])

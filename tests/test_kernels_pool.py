@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import pool as P
+from tiers import kernels_from_the_first_call  # noqa: F401  (the kernels, not their NumPy tier)
 from finite_differences import central_differences as _fd
 
 SETTINGS = settings(deadline=None, max_examples=30)

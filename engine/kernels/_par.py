@@ -65,6 +65,42 @@ def twins(fn, **flags):
     return par, ser
 
 
+#: Calls of a tiered kernel (see :class:`Tier`) that its exact NumPy path answers before the
+#: kernel compiles (or loads from Numba's cache) and takes over. 0: the kernel from the first call
+#: (the kernel tests set that).
+TIER_CALLS = 8
+
+
+class Tier:
+    """Compile-when-it-pays for a kernel that has a NumPy path giving BIT-IDENTICAL results (pure
+    data movement such as im2col/col2im, or max-pooling's compare-and-take): the first
+    :data:`TIER_CALLS` calls run the NumPy path, later ones the kernel.
+
+    Why: a kernel costs ~0.3-1.3 s to compile and, even from a warm cache, Numba's import and
+    first-load set-up cost ~0.9 s of CPU, while the NumPy path of these kernels is only ~1-5x
+    slower per call (fractions of a millisecond on LeNet-sized layers). A short process (import
+    + a few steps) then never touches Numba, a training loop switches after a few steps. Because
+    both paths give the same bits, when the switch happens changes no result: runs stay
+    bit-for-bit reproducible across processes and a resumed checkpoint continues exactly.
+    Kernels whose NumPy twin rounds differently (reductions, optimizer updates) are never tiered."""
+
+    __slots__ = ("name", "calls")
+
+    def __init__(self, name):
+        self.name, self.calls = name, 0
+
+    def __repr__(self):
+        return f"Tier({self.name!r}, calls={self.calls})"
+
+    def kernel_due(self) -> bool:
+        """True once the kernel should run (counts this call otherwise). Unlocked: a racing
+        increment only shifts the switch by a call, which changes no result."""
+        if self.calls >= TIER_CALLS:
+            return True
+        self.calls += 1
+        return False
+
+
 #: Held during every parallel kernel launch (one launch at a time per process).
 LAUNCH_LOCK = threading.Lock()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from . import _par, _threads, winograd
+from . import _datamove, _par, _threads, winograd
 from ._blas import matmul as _matmul
 
 
@@ -325,14 +325,18 @@ def _chunks(n, row_bytes, macs):
 
 def _fill_cols(xc, cols, geo, same, serial=False):
     """im2col of the samples ``xc`` into ``cols (C*kH*kW, m, L)`` (channel-major copy + shifted
-    planes when ``same``; row-by-row otherwise; the serial kernel when ``serial``)."""
-    if same and xc.shape[2] * xc.shape[3] <= SAME_IM2COL_MAX_PLANE:
+    planes when ``same``; row-by-row otherwise; the serial kernel when ``serial``). The first
+    calls of a process copy in NumPy (same bits, no compilation; see ``_par.Tier``)."""
+    if not _IM2COL_TIER.kernel_due():
+        _datamove.im2col(xc, cols, geo)
+    elif same and xc.shape[2] * xc.shape[3] <= SAME_IM2COL_MAX_PLANE:
         kh, kw, _, _, ph, pw, dh, dw = geo[:8]
         _im2col_same(np.ascontiguousarray(xc.transpose(1, 0, 2, 3)), cols, kh, kw, ph, pw, dh, dw)
     else:
         (_im2col[1] if serial else _par.pick(_im2col, cols.size))(xc, cols, *geo)
 
 
+_IM2COL_TIER, _COL2IM_TIER = _par.Tier("im2col"), _par.Tier("col2im")
 CHUNK_BYTES = 8 << 20
 #: im2col takes the channel-major path only up to this plane size: on 32x32 planes the row-wise
 #: copy (rows of 32 floats) is already at memcpy speed and the transposed copy of x would cost more
@@ -422,7 +426,9 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                                        one_thread=one)
             if need[0]:
                 _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo), one_thread=one)
-                if same:
+                if not _COL2IM_TIER.kernel_due():  # NumPy, same bits (see _par.Tier)
+                    _datamove.col2im(cols, gx[a:b], geo)
+                elif same:
                     g = gxts[worker].reshape(-1)[:c * m * h * w].reshape(c, m, h, w)
                     _col2im_same(cols, g, kh, kw, ph, pw, dh, dw)
                     gx[a:b] = g.transpose(1, 0, 2, 3)

@@ -140,6 +140,47 @@ def _max_bwd(gy, ind, gx):
 _max_bwd = _par.twins(_max_bwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
 
 
+def _max_fwd_numpy(x, geo):
+    """The kernel's result in NumPy, bit for bit, when every window lies inside the input (no
+    padding, no ceil-mode overhang) and no NaN is involved: the window entries stacked in the
+    kernel's (i, j) order, ``argmax`` (first maximum, as the kernel's strict ``>``; a ``-0.0``
+    before a ``0.0`` stays, both compare equal), the value taken at it. Returns None where it does
+    not apply (the caller runs the kernel: NaN windows, whose last NaN wins there)."""
+    kh, kw, sh, sw, ph, pw, dh, dw, ho, wo = geo
+    n, c, h, w = x.shape
+    if ph or pw or (ho - 1) * sh + (kh - 1) * dh >= h or (wo - 1) * sw + (kw - 1) * dw >= w:
+        return None
+    win = np.stack([x[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+                    for i in range(kh) for j in range(kw)], axis=-1)
+    k = win.argmax(axis=-1)
+    out = np.take_along_axis(win, k[..., None], -1)[..., 0]
+    if np.isnan(out).any():
+        return None
+    i, j = np.divmod(k, kw)
+    rows = (np.arange(ho) * sh).reshape(ho, 1)
+    cols = np.arange(wo) * sw
+    ind = (rows + i * dh) * w + (cols + j * dw)
+    return out, ind.astype(np.int64, copy=False)
+
+
+def _max_bwd_numpy(gy, ind, gx):
+    """The kernel's result in NumPy, bit for bit: ``gx`` zeroed, then ``np.add.at`` adds the
+    gradients in output order (as the kernel's loop; one add per entry when windows do not overlap)."""
+    n, c, h, w = gx.shape
+    g2, i2 = gy.reshape(n * c, -1), ind.reshape(n * c, -1)
+    gx2 = gx.reshape(n * c, h * w)
+    gx2[...] = 0
+    rows = np.broadcast_to(np.arange(n * c).reshape(-1, 1), i2.shape)
+    keep = i2 >= 0
+    if keep.all():
+        np.add.at(gx2, (rows, i2), g2)
+    else:
+        np.add.at(gx2, (rows[keep], i2[keep]), g2[keep])
+
+
+_MAX_FWD_TIER, _MAX_BWD_TIER = _par.Tier("max_pool_forward"), _par.Tier("max_pool_backward")
+
+
 def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """``out[n, c, y, z] = max_{i, j} xpad[n, c, y*sH + i*dH, z*sW + j*dW]`` (padding is -inf; NaN wins).
 
@@ -150,6 +191,10 @@ def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     n, c = x.shape[:2]
     out = np.empty((n, c, geo[-2], geo[-1]), x.dtype)
     ind = np.empty(out.shape, np.int64)
+    if not _MAX_FWD_TIER.kernel_due():  # the first calls: NumPy, same bits (see _par.Tier)
+        res = _max_fwd_numpy(x, geo)
+        if res is not None:
+            return res
     kh, kw, sh, sw, ph, pw, dh, dw, ho, wo = geo
     rows = _clip_offsets(ho, sh, ph, dh, kh, x.shape[2])
     cols = _clip_offsets(wo, sw, pw, dw, kw, x.shape[3])
@@ -169,7 +214,10 @@ def maxpool2d_backward(grad_out, indices, input_shape):
         raise ValueError(f"max_pool2d_backward: indices must lie in [-1, {shape[2] * shape[3]}) for planes "
                          f"of {shape[2:]}, got [{ind.min()}, {ind.max()}]")
     gx = np.empty(shape, gy.dtype)
-    _par.pick(_max_bwd, gx.size)(gy, ind, gx)
+    if _MAX_BWD_TIER.kernel_due():
+        _par.pick(_max_bwd, gx.size)(gy, ind, gx)
+    else:  # the first calls: NumPy, same bits (see _par.Tier)
+        _max_bwd_numpy(gy, ind, gx)
     return gx
 
 

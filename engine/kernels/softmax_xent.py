@@ -13,7 +13,12 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-_FLAGS = dict(cache=True, fastmath={"reassoc", "contract"})
+from . import _par
+
+# No fastmath: the row kernels are tiered (``_par.Tier``), so their NumPy paths below must give
+# the same bits, which reassociation or FMA contraction would break. (Their loops are short or
+# vectorize without it; only label smoothing's per-row sums run scalar.)
+_FLAGS = dict(cache=True)
 
 
 @nb.njit(**_FLAGS)
@@ -66,6 +71,55 @@ def _rows_grad(p, target, w, scale, ignore_index, eps):
         p[i, t] -= s * (1.0 - eps) * w[t]
 
 
+def _seq_sum(a):
+    """Left-to-right float64 sum along the last axis (the kernels' ``s = 0.0; s += ...`` loop;
+    ``np.sum`` adds pairwise, which rounds differently)."""
+    return np.cumsum(a, axis=-1, dtype=np.float64)[..., -1] if a.shape[-1] else np.zeros(a.shape[:-1])
+
+
+def _rows_loss_numpy(x, target, w, m, ls, ignore_index, eps, loss, denom):
+    """:func:`_rows_loss` in NumPy, bit for bit (the same float32/float64 operations in the same
+    order; without label smoothing, where the kernel has no per-row sum, or None: the caller then
+    runs the kernel)."""
+    if eps != 0.0:
+        return None
+    n_, c_ = x.shape
+    ign = target == ignore_index
+    bad = ~ign & ((target < 0) | (target >= c_))
+    if bad.any():
+        return int(np.argmax(bad))
+    t = np.where(ign, 0, target)
+    rows = np.arange(n_)
+    wt = w[t]
+    d = ls - (x[rows, t] - m)  # in x's dtype, as the kernel
+    with np.errstate(all="ignore"):  # as a kernel: no warnings (inf logits give inf/NaN losses)
+        loss[:] = np.where(ign, 0.0, ((1.0 - eps) * wt.astype(np.float64)) * d.astype(np.float64))
+    denom[:] = np.where(ign, 0.0, wt)
+    return -1
+
+
+def _rows_grad_numpy(p, target, w, scale, ignore_index, eps):
+    """:func:`_rows_grad` in NumPy, bit for bit (the kernel's float64 intermediates, its operation
+    order, its sequential ``wsum``)."""
+    n_, c_ = p.shape
+    ign = target == ignore_index
+    t = np.where(ign, 0, target)
+    rows = np.arange(n_)
+    w64, s64 = w.astype(np.float64), scale.astype(np.float64)
+    with np.errstate(all="ignore"):  # a kernel does not warn either (e.g. 'mean' over no rows: inf * 0)
+        wsum = _seq_sum(w64)
+        big = s64 * ((1.0 - eps) * w64[t] + eps / c_ * wsum)
+        small = s64 * eps / c_
+        q = big[:, None] * p.astype(np.float64) - small[:, None] * w64[None, :]
+        q[ign] = 0.0
+        p[...] = q
+        keep = rows[~ign]
+        p[keep, t[keep]] = p[keep, t[keep]].astype(np.float64) - s64[keep] * (1.0 - eps) * w64[t[keep]]
+
+
+_LOSS_TIER, _GRAD_TIER = _par.Tier("cross_entropy_rows"), _par.Tier("cross_entropy_grad_rows")
+
+
 def _flatten(logits, target, weight):
     """(N, C, *) logits -> (M, C) rows, targets -> (M,) int64, weight -> (C,) in the logits' dtype."""
     x = np.asarray(logits)
@@ -102,8 +156,11 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_
     x, t, w = _flatten(logits, target, weight)
     lse = _logsumexp_rows(x)
     loss, denom = np.empty(len(t), x.dtype), np.empty(len(t), x.dtype)
-    bad = _rows_loss(x, t, w, np.ascontiguousarray(lse[:, 0]), np.ascontiguousarray(lse[:, 1]),
-                     int(ignore_index), float(label_smoothing), loss, denom)
+    args = (x, t, w, np.ascontiguousarray(lse[:, 0]), np.ascontiguousarray(lse[:, 1]),
+            int(ignore_index), float(label_smoothing), loss, denom)
+    bad = None if _LOSS_TIER.kernel_due() else _rows_loss_numpy(*args)  # NumPy: the same bits
+    if bad is None:
+        bad = _rows_loss(*args)
     if bad >= 0:
         raise IndexError(f"cross_entropy: target {t[bad]} is out of bounds for {x.shape[1]} classes")
     if reduction == "none":
@@ -133,7 +190,8 @@ def cross_entropy_backward(grad_loss, logits, target, lse, weight=None, ignore_i
     p = np.subtract(x, lse[:, :1])
     p -= lse[:, 1:]
     np.exp(p, out=p)
-    _rows_grad(p, t, w, scale, int(ignore_index), float(label_smoothing))
+    (_rows_grad if _GRAD_TIER.kernel_due() else _rows_grad_numpy)(  # NumPy: the same bits
+        p, t, w, scale, int(ignore_index), float(label_smoothing))
     logits_shape = np.shape(logits)
     if len(logits_shape) > 2:
         p = np.moveaxis(p.reshape((logits_shape[0],) + logits_shape[2:] + (logits_shape[1],)), -1, 1)
