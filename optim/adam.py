@@ -4,9 +4,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
+from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, prange, view
 
 from .optimizer import Optimizer, _check, _decayed_grad, _check_betas
 
@@ -67,7 +66,7 @@ def adam_kernel(sizes, cum, like, param, grad, exp_avg, exp_avg_sq, max_exp_avg_
 
 
 ADAM_RULE = UpdateRule("adam", adam_kernel, adam_reference, state=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-                       per_tensor=("step_size", "bias_correction2_sqrt"))
+                       per_tensor=("step_size", "bias_correction2_sqrt"), exact=True)
 
 
 class Adam(Optimizer):

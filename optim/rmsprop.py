@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, view
+from engine.kernels.optim_updates import UpdateRule, chunk, kernel, one, prange, view
 
 from .optimizer import Optimizer, _check, _decayed_grad
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 import engine
 import optim
+from tiers import kernels_from_the_first_call  # noqa: F401  (the kernels, not their NumPy tier)
 
 SHAPES = [(3, 2), (4,), ()]
 

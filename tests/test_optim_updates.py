@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import optim_updates as ou
+from tiers import kernels_from_the_first_call  # noqa: F401  (the kernels, not their NumPy tier)
 from optim.adagrad import ADAGRAD_RULE
 from optim.adam import ADAM_RULE
 from optim.nadam import NADAM_RULE
@@ -56,9 +57,11 @@ def _lockstep(rule, params, grads_per_step, coefs, hyper, tol):
         for a, b in zip(got, want):
             assert a.dtype == b.dtype
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+            assert rule.tier is None or a.tobytes() == b.tobytes(), "an exact rule's twin must give the kernel's bits"
         for k in rule.state:
             for a, b in zip(got_state[k] or [], want_state[k] or []):
                 np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+                assert rule.tier is None or a.tobytes() == b.tobytes(), k
     return want
 
 

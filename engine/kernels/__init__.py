@@ -2,7 +2,9 @@
 
 Each module exposes plain-ndarray forward/backward functions plus a plain-NumPy reference twin
 (``*_reference``) that the tests compare against. Kernels are ``numba.njit(cache=True)`` without
-signatures, so they compile lazily on first call: importing this package compiles nothing.
+signatures, so they compile lazily on first call: importing this package compiles nothing, and
+it does not even import Numba (``_par.njit``/``_par.twins`` make the dispatchers at first use:
+Numba's import and set-up cost ~0.9 s of CPU that a short process need not pay).
 Import the submodules explicitly, e.g. ``from engine.kernels import conv``.
 
 Threading layer. A training step alternates Numba ``parallel`` kernels (batch norm, pooling, ...)
@@ -22,11 +24,19 @@ code running in another thread -- such users should set ``NUMBA_THREADING_LAYER=
 from __future__ import annotations
 
 import os as _os
-
-import numba as _numba
+import sys as _sys
 
 #: The Numba threading layer this package asks for when the user has not chosen one.
 PREFERRED_THREADING_LAYER = "workqueue"
 
-if "NUMBA_THREADING_LAYER" not in _os.environ and str(_numba.config.THREADING_LAYER).lower() == "default":
-    _numba.config.THREADING_LAYER = PREFERRED_THREADING_LAYER
+
+def choose_threading_layer(numba) -> None:
+    """Ask ``numba`` for :data:`PREFERRED_THREADING_LAYER` unless the user chose a layer. Called
+    when this package imports Numba (lazily, at the first kernel: see ``_par.numba_module``), and
+    right away if Numba is already imported."""
+    if "NUMBA_THREADING_LAYER" not in _os.environ and str(numba.config.THREADING_LAYER).lower() == "default":
+        numba.config.THREADING_LAYER = PREFERRED_THREADING_LAYER
+
+
+if "numba" in _sys.modules:
+    choose_threading_layer(_sys.modules["numba"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import types
 
-import numba as nb
+from . import choose_threading_layer
 
 #: Kernels touching fewer elements than this run serially (no thread hand-off).
 PARALLEL_MIN_ELEMENTS = 1 << 20
@@ -52,17 +52,154 @@ def parallel_worth(work, kind="elementwise") -> bool:
     return work >= WORK_SCALE[kind] * PARALLEL_MIN_ELEMENTS
 
 
+# ----------------------------------------------------------------------------- Numba, lazily
+# Importing Numba costs ~0.5 s of CPU and its first kernel load ~0.4 s more, so no module of the
+# library imports it at import time: kernel modules write ``nb = _par.nb`` (a stand-in whose
+# ``nb.njit`` decorates lazily) and ``prange = _par.prange``, and a kernel's dispatcher is made at
+# its first call from a copy of the function whose stand-ins and lazy helpers are replaced by the
+# real objects (:func:`_rebind`). Same source, same ``cache=True`` cache entries as before.
+_NUMBA = []
+_MAKE_LOCK = threading.RLock()
+
+
+def numba_module():
+    """The ``numba`` module, imported on first use (with the package's threading-layer choice)."""
+    if not _NUMBA:
+        import numba
+
+        choose_threading_layer(numba)
+        _NUMBA.append(numba)
+    return _NUMBA[0]
+
+
+class Stand:
+    """Stands for ``numba`` (``attr=None``) or one of its attributes in a kernel module until a
+    kernel is made; attribute access and calls resolve to the real object (importing Numba), except
+    ``njit``, which decorates lazily (:func:`njit`)."""
+
+    __slots__ = ("attr",)
+
+    def __init__(self, attr=None):
+        self.attr = attr
+
+    def resolve(self):
+        m = numba_module()
+        return m if self.attr is None else getattr(m, self.attr)
+
+    def __getattr__(self, name):
+        if name == "njit" and self.attr is None:
+            return njit
+        return getattr(self.resolve(), name)
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<stand-in for numba{'' if self.attr is None else '.' + self.attr}>"
+
+
+#: ``numba`` and ``numba.prange`` for kernel modules (see the comment above).
+nb, prange = Stand(), Stand("prange")
+
+
+class Lazy:
+    """A Numba dispatcher (``njit(**flags)`` of ``py_func``, or whatever ``make()`` returns, e.g.
+    an ``@intrinsic``) made on first use; calling it calls the dispatcher."""
+
+    def __init__(self, py_func=None, flags=None, make=None):
+        self.py_func, self.flags, self.make, self._made = py_func, dict(flags or {}), make, None
+        src = py_func or make
+        self.__doc__, self.__name__ = src.__doc__, src.__name__
+        self.__qualname__, self.__module__ = src.__qualname__, src.__module__
+
+    @property
+    def dispatcher(self):
+        """The Numba object (made now if needed)."""
+        if self._made is None:
+            with _MAKE_LOCK:
+                if self._made is None:
+                    self._made = self.make() if self.make else numba_module().njit(**self.flags)(_rebind(self.py_func))
+        return self._made
+
+    @property
+    def made(self) -> bool:
+        """True once the dispatcher exists (it may still have compiled nothing)."""
+        return self._made is not None
+
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<lazy Numba kernel {self.__qualname__}{'' if self.made else ' (not made)'}>"
+
+
+def njit(*args, **flags):
+    """``numba.njit`` that makes the dispatcher at first use: ``@njit(cache=True)`` or ``@njit``."""
+    if args and callable(args[0]) and not flags:
+        return Lazy(args[0])
+    return lambda fn: Lazy(fn, flags)
+
+
+def _resolved(v):
+    if isinstance(v, Stand):
+        return v.resolve()
+    if isinstance(v, Lazy):
+        return v.dispatcher
+    return v
+
+
+def _rebind(fn, name=None):
+    """A copy of ``fn`` (renamed to ``name``) whose globals see the real Numba objects: the module's
+    globals, with every stand-in or :class:`Lazy` that the code names replaced by what it stands for."""
+    g = dict(fn.__globals__)
+    for k in fn.__code__.co_names:
+        if k in g:
+            g[k] = _resolved(g[k])
+    copy = types.FunctionType(fn.__code__, g, name or fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ if name is None else fn.__qualname__[:-len(fn.__name__)] + name
+    copy.__doc__, copy.__module__ = fn.__doc__, fn.__module__
+    return copy
+
+
+class Twins:
+    """``(parallel, serial)`` dispatchers of one kernel, made on first use (index or unpack it)."""
+
+    __slots__ = ("py_func", "flags", "_pair")
+
+    def __init__(self, fn, flags):
+        self.py_func, self.flags, self._pair = fn, flags, None
+
+    def _get(self):
+        if self._pair is None:
+            with _MAKE_LOCK:
+                if self._pair is None:
+                    jit = numba_module().njit
+                    fn = self.py_func
+                    self._pair = (jit(cache=True, parallel=True, **self.flags)(_rebind(fn)),
+                                  jit(cache=True, **self.flags)(_rebind(fn, fn.__name__ + "_serial")))
+        return self._pair
+
+    @property
+    def made(self) -> bool:
+        """True once the two dispatchers exist."""
+        return self._pair is not None
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return 2
+
+
 def twins(fn, **flags):
     """``(parallel, serial)`` Numba dispatchers of the plain Python function ``fn`` (``cache=True``
-    and ``flags``). The serial one is compiled from a renamed copy so that the two do not share a
-    cache entry (Numba keys its cache file on the function's qualified name)."""
-    par = nb.njit(cache=True, parallel=True, **flags)(fn)
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
-                              fn.__closure__)
-    copy.__qualname__ = fn.__qualname__ + "_serial"
-    copy.__doc__ = fn.__doc__
-    ser = nb.njit(cache=True, **flags)(copy)
-    return par, ser
+    and ``flags``), made at first use (:class:`Twins`). The serial one is compiled from a renamed
+    copy so that the two do not share a cache entry (Numba keys its cache file on the function's
+    qualified name)."""
+    return Twins(fn, flags)
 
 
 #: Calls of a tiered kernel (see :class:`Tier`) that its exact NumPy path answers before the

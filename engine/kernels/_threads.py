@@ -19,7 +19,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numba as nb
+from ._par import nb  # Numba, imported at the first use
 
 _lock = threading.Lock()
 _POOL: list = []  # [ThreadPoolExecutor], created on first use

@@ -10,10 +10,10 @@ Sums accumulate in float64 whatever the input dtype.
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from . import _par
+from ._par import nb  # Numba, imported at the first kernel call
 
 _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
 #: Batch norm is memory-bound: one pass per sweep (see _par.WORK_SCALE).

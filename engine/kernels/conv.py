@@ -22,10 +22,10 @@ parallel-region wake-up or a 2-thread BLAS sync per call.
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from . import _datamove, _par, _threads, winograd
+from ._par import nb  # Numba, imported at the first kernel call
 from ._blas import matmul as _matmul
 
 

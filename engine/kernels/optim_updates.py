@@ -14,7 +14,8 @@ with the same *named* arguments:
 :class:`UpdateRule` ties the two together with the names of the state slots and per-tensor
 coefficients; ``rule.update(param=[...], grad=[...], exp_avg=[...], step_size=[...], beta1=0.9,
 ...)`` validates every array, then runs the kernel (or the twin with ``backend="numpy"``, or when
-an array is not a C-contiguous float32/float64 array of the parameter's dtype).
+an array is not a C-contiguous float32/float64 array of the parameter's dtype, or for the first
+calls of a process when the rule is ``exact``: its twin gives the kernel's bits).
 
 Work split: ``prange`` runs over chunks of :data:`CHUNK` elements of every tensor, so a single
 10M tensor and a hundred 100k tensors both use all cores; small groups run the serial twin
@@ -24,31 +25,42 @@ per step but adds ~0.5 s of compilation per process; one call per tensor is ~15%
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from . import _par
+from ._par import prange  # noqa: F401  (for the update kernels in optim/: numba.prange, lazily)
+
+numba = _par.nb  # Numba, imported at the first kernel call (see _par)
 
 #: Elements per parallel work item.
 CHUNK = 1 << 16
-#: Numba flags of every update kernel: never fastmath=True (NaN/Inf must propagate).
-#: ``error_model="numpy"``: a division by zero gives inf/nan as in the NumPy twin (and PyTorch)
-#: instead of Numba's default Python model, whose zero-divisor check on every ``/`` keeps the loop
-#: from vectorizing: Adam over 10M float32 took 50 ms serially with it, 12 ms without (memory-bound).
-FLAGS = dict(fastmath={"reassoc", "contract"}, error_model="numpy")
+#: Numba flags of every update kernel: no fastmath at all (never fastmath=True: NaN/Inf must
+#: propagate; and without "contract" no FMA fuses a product into a sum, so a rule's NumPy twin
+#: written in the kernel's order gives its bits: see ``UpdateRule(exact=True)``; the loops have no
+#: reductions, so they vectorize without "reassoc"). ``error_model="numpy"``: a division by zero
+#: gives inf/nan as in the NumPy twin (and PyTorch) instead of Numba's default Python model, whose
+#: zero-divisor check on every ``/`` keeps the loop from vectorizing: Adam over 10M float32 took
+#: 50 ms serially with it, 12 ms without (memory-bound).
+FLAGS = dict(error_model="numpy")
 
 
 # ---------------------------------------------------------------------------------- kernel helpers
-@intrinsic
-def _ptr(typingctx, addr, like):
-    """Reinterpret an int64 address as a pointer to ``like``'s dtype."""
-    sig = types.CPointer(like.dtype)(types.int64, like)
+def _make_ptr():
+    from numba import types
+    from numba.extending import intrinsic
 
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(like.dtype)))
-    return sig, codegen
+    @intrinsic
+    def _ptr(typingctx, addr, like):
+        """Reinterpret an int64 address as a pointer to ``like``'s dtype."""
+        sig = types.CPointer(like.dtype)(types.int64, like)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(like.dtype)))
+        return sig, codegen
+    return _ptr
+
+
+_ptr = _par.Lazy(make=_make_ptr)  # the intrinsic, made when the first update kernel is
 
 
 @numba.njit(inline="always")
@@ -118,9 +130,12 @@ class UpdateRule:
     in place) and of its ``per_tensor`` coefficients (one number per tensor, e.g. a bias-corrected
     step size). Every other keyword of :meth:`update` is a hyper-parameter."""
 
-    def __init__(self, name, kernel, reference, state=(), per_tensor=()):
+    def __init__(self, name, kernel, reference, state=(), per_tensor=(), exact=False):
         self.name, self.kernel, self.reference = name, kernel, reference
         self.state, self.per_tensor = tuple(state), tuple(per_tensor)
+        #: ``exact=True``: the twin gives the kernel's bits (tested), so a process's first calls run
+        #: the twin and the kernel compiles only once it pays (``_par.Tier``).
+        self.tier = _par.Tier(name) if exact else None
 
     def __repr__(self):
         return f"UpdateRule({self.name!r}, state={self.state}, per_tensor={self.per_tensor})"
@@ -146,7 +161,8 @@ class UpdateRule:
         self._validate(param, grad, state, coef, n)
         hyper = {k: (v if isinstance(v, (bool, np.bool_)) else dt.type(v)) for k, v in hyper.items()}
         used = {k: v for k, v in state.items() if v is not None}
-        if backend == "numpy" or not _kernel_ready([a for col in (param, *used.values()) for a in col], dt):
+        if (backend == "numpy" or not _kernel_ready([a for col in (param, *used.values()) for a in col], dt)
+                or (self.tier is not None and not self.tier.kernel_due())):
             for t in range(n):
                 self.reference(param=param[t], grad=grad[t].astype(dt, copy=False),
                                **{k: (None if v is None else v[t]) for k, v in state.items()},

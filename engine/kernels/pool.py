@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from . import _checks, _par
+from ._par import nb  # Numba, imported at the first kernel call
 
 _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
 
@@ -167,7 +167,7 @@ def _max_bwd_numpy(gy, ind, gx):
     """The kernel's result in NumPy, bit for bit: ``gx`` zeroed, then ``np.add.at`` adds the
     gradients in output order (as the kernel's loop; one add per entry when windows do not overlap)."""
     n, c, h, w = gx.shape
-    g2, i2 = gy.reshape(n * c, -1), ind.reshape(n * c, -1)
+    g2, i2 = gy.reshape(n * c, gy.shape[2] * gy.shape[3]), ind.reshape(n * c, gy.shape[2] * gy.shape[3])
     gx2 = gx.reshape(n * c, h * w)
     gx2[...] = 0
     rows = np.broadcast_to(np.arange(n * c).reshape(-1, 1), i2.shape)

@@ -10,10 +10,10 @@ row assembly (gathers, smoothing sums, gradient formula) runs in one Numba pass.
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from . import _par
+from ._par import nb  # Numba, imported at the first kernel call
 
 # No fastmath: the row kernels are tiered (``_par.Tier``), so their NumPy paths below must give
 # the same bits, which reassociation or FMA contraction would break. (Their loops are short or

@@ -24,10 +24,10 @@ the exact direct path); the error against the direct convolution is tested.
 """
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from . import _par, _threads
+from ._par import nb  # Numba, imported at the first kernel call
 from ._blas import matmul as _matmul
 
 #: Input transform Bᵀ (4x4), weight transform G (4x3), output transform Aᵀ (2x4).
