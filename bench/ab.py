@@ -28,6 +28,8 @@ import json, sys, time
 sys.path.insert(0, {bench!r})
 import importlib, pkgutil
 import workloads
+from engine.kernels import _par
+_par.TIER_CALLS = 0  # steady state: kernels from the first call, as bench/run.py (see _par.Tier)
 name, iters = {name!r}, {iters}
 for mod in pkgutil.iter_modules(workloads.__path__):
     for w in getattr(importlib.import_module("workloads." + mod.name), "WORKLOADS", []):
