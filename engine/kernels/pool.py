@@ -7,6 +7,7 @@ start inside the input or the left padding.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -52,10 +53,12 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, name):
 
 
 # ----------------------------------------------------------------------------- max pool
+@functools.lru_cache(maxsize=256)
 def _clip_offsets(n_out, stride, pad, dil, k, size):
     """Per output position o: the range [a, b) of kernel offsets t with 0 <= o*stride - pad + t*dil < size
-    (empty when a >= b), computed once per call in NumPy (a Numba helper with ``np.empty`` cost
-    ~0.4 s of compilation in a cold start) and passed to the kernel as an ``(n_out, 2)`` int64 array."""
+    (empty when a >= b), computed in NumPy once per geometry (a Numba helper with ``np.empty`` cost
+    ~0.4 s of compilation in a cold start) and passed to the kernel, which only reads it, as an
+    ``(n_out, 2)`` int64 array."""
     s0 = np.arange(n_out, dtype=np.int64) * stride - pad
     r = np.empty((n_out, 2), np.int64)
     r[:, 0] = np.where(s0 >= 0, 0, (dil - 1 - s0) // dil)
