@@ -81,15 +81,28 @@ def _default_of(category: int) -> np.dtype:
 def promote_types(type1, type2) -> np.dtype:
     """The smallest dtype both ``type1`` and ``type2`` convert to, PyTorch's way: the higher
     category (bool < integer < floating < complex) wins outright (int64 with float32 gives
-    float32, not NumPy's float64); within a category the wider dtype wins."""
+    float32, not NumPy's float64) except that a complex dtype widens to hold a wider float's
+    precision (complex64 with float64 gives complex128); within a category the wider dtype wins."""
     a, b = np.dtype(type1), np.dtype(type2)
     if a == b:
         return a
     ca, cb = _category(a), _category(b)
     if ca != cb:
-        return a if ca > cb else b
+        hi, lo = (a, b) if ca > cb else (b, a)
+        # complex with a wider float widens (complex64 with float64 gives complex128, as PyTorch)
+        return np.promote_types(hi, lo) if hi.kind == "c" and lo.kind == "f" else hi
     out = np.promote_types(a, b)
     return out if _category(out) == ca else int64  # uint64 with int64: NumPy says float64
+
+
+def _over(out, dt):
+    """``dt`` (of 0-d tensors or of numbers) replaces ``out`` only when its category is higher; a
+    complex ``dt`` over a floating ``out`` keeps out's precision (PyTorch's combine_categories)."""
+    if out is None:
+        return dt
+    if _category(dt) <= _category(out):
+        return out
+    return np.promote_types(out, np.complex64) if dt.kind == "c" and out.kind == "f" else dt
 
 
 def result_type(*operands) -> np.dtype:
@@ -97,7 +110,7 @@ def result_type(*operands) -> np.dtype:
     numbers), by PyTorch's rules: tensors with dimensions decide within their category; a 0-d
     tensor decides only when its category is higher; a Python number only when its category is
     higher still, and then it gives that category's default (``get_default_dtype()`` for floats,
-    int64 for integers)."""
+    int64 for integers); complex over floating keeps the floating precision (float32 + 1j: complex64)."""
     dim_dt = zero_dt = None
     number_cat = -1
     for x in operands:
@@ -116,10 +129,10 @@ def result_type(*operands) -> np.dtype:
             raise TypeError(f"result_type: expected Tensors, arrays or numbers, got "
                             f"{type(x).__name__}")
     out = dim_dt
-    if zero_dt is not None and (out is None or _category(zero_dt) > _category(out)):
-        out = zero_dt
-    if number_cat >= 0 and (out is None or number_cat > _category(out)):
-        out = _default_of(number_cat)
+    if zero_dt is not None:
+        out = _over(out, zero_dt)
+    if number_cat >= 0:
+        out = _over(out, _default_of(number_cat))
     if out is None:
         raise TypeError("result_type needs at least one operand")
     return out
