@@ -86,3 +86,183 @@ def test_trajectory_matches_pytorch(data, cls, n_groups, steps, seed, backend):
                 elif v is not None and key in so:
                     np.testing.assert_allclose(so[key], v.numpy(), rtol=tol, atol=tol)
             assert set(k for k, v in so.items() if v is not None) == set(k for k, v in s_t.items() if v is not None)
+
+
+def tparams(n=2):
+    return [torch.zeros(3, requires_grad=True) for _ in range(n)]
+
+
+def oparams(n=2):
+    return [engine.Tensor(np.zeros(3, np.float32), requires_grad=True) for _ in range(n)]
+
+
+CTORS = [("SGD", dict(lr=-1e-9)), ("SGD", dict(lr=0.0)), ("SGD", dict(momentum=-1e-9)), ("SGD", dict(momentum=0.0)),
+         ("SGD", dict(weight_decay=-1e-9)), ("SGD", dict(weight_decay=0.0)), ("SGD", dict(nesterov=True)),
+         ("SGD", dict(nesterov=True, momentum=0.9, dampening=0.1)), ("SGD", dict(nesterov=True, momentum=0.9)),
+         ("Adam", dict(lr=-1e-9)), ("Adam", dict(lr=0.0)), ("Adam", dict(eps=-1e-9)), ("Adam", dict(eps=0.0)),
+         ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, 1.0))), ("Adam", dict(betas=(-1e-9, 0.9))),
+         ("Adam", dict(betas=(0.9, -1e-9))), ("Adam", dict(betas=(0.0, 0.0))), ("Adam", dict(betas=[0.5, 0.6])),
+         ("Adam", dict(weight_decay=-1e-9)), ("Adam", dict(weight_decay=0.0))]
+
+
+@pytest.mark.parametrize("name,kw", CTORS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CTORS)])
+def test_hyper_parameter_checks_are_torchs(name, kw):
+    """The boundary of every check: accepted as torch accepts it, or the same error and message."""
+    def outcome(lib, ps):
+        try:
+            return getattr(lib, name)(ps, **kw)
+        except ValueError as e:
+            return str(e)
+    ours, theirs = outcome(optim, oparams()), outcome(torch.optim, tparams())
+    if isinstance(theirs, str):
+        assert ours == theirs
+    else:
+        assert not isinstance(ours, str), ours
+        assert repr(ours) == repr(theirs)                       # the defaults, as torch prints them
+
+
+def test_defaults_are_torchs():
+    for name in ("SGD", "Adam"):
+        ours, theirs = getattr(optim, name)(oparams()), getattr(torch.optim, name)(tparams())
+        assert repr(ours) == repr(theirs)
+        assert {k: v for k, v in ours.defaults.items()} == theirs.defaults
+
+
+def test_param_list_checks_are_torchs():
+    p = oparams()
+    with pytest.raises(TypeError, match="params argument given to the optimizer should be an iterable of "
+                                        "Tensors or dicts, but got engine.tensor.Tensor"):
+        optim.SGD(p[0], lr=0.1)
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="optimizer can only optimize Tensors, but one of the params is builtins.int"):
+        optim.SGD([p[0], 1], lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.SGD([p[0] * 2], lr=0.1)
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        optim.SGD([{"params": p}, {"params": [p[1]]}], lr=0.1)
+    with pytest.raises(ValueError, match="duplicate parameters"):
+        optim.SGD([p[0], p[1], p[0]], lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD([{"params": set(p)}], lr=0.1)
+    with pytest.raises(TypeError, match="param_group must be a dict, but got <class 'list'>"):
+        optim.SGD(p, lr=0.1).add_param_group(oparams())
+    with pytest.raises(TypeError, match="optimizer defaults must be a dict, got list"):
+        optim.Optimizer(p, [])
+    with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+        optim.Optimizer(p, {"lr": optim.optimizer.required, "x": 1})
+    assert repr(optim.optimizer.required) == "<required parameter>"
+    with pytest.raises(ValueError, match="Invalid learning rate: nan"):    # torch accepts a NaN lr
+        optim.SGD(p, lr=float("nan"))
+    o = optim.Optimizer([{"params": p[0], "lr": 0.5}], {"lr": optim.optimizer.required, "x": 1})
+    assert o.param_groups[0]["params"] == [p[0]] and o.param_groups[0]["lr"] == 0.5 and o.param_groups[0]["x"] == 1
+    with pytest.raises(NotImplementedError):
+        p[0].grad = engine.Tensor(np.ones(3, np.float32))
+        o.step()
+
+
+def test_groups_repr_and_hyper_parameters_per_group_are_torchs():
+    po, pt = oparams(3), tparams(3)
+    ours = optim.SGD([{"params": po[:2], "lr": 0.5, "momentum": 0.9}], lr=0.1, weight_decay=0.01)
+    theirs = torch.optim.SGD([{"params": pt[:2], "lr": 0.5, "momentum": 0.9}], lr=0.1, weight_decay=0.01)
+    ours.add_param_group({"params": po[2], "nesterov": True, "momentum": 0.5})
+    theirs.add_param_group({"params": pt[2], "nesterov": True, "momentum": 0.5})
+    # the same lines (torch also puts a blank line between groups)
+    assert [line for line in repr(ours).splitlines() if line] == [line for line in repr(theirs).splitlines() if line]
+    assert [len(g["params"]) for g in ours.param_groups] == [2, 1]
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_is_torchs(set_to_none):
+    po = oparams(3)
+    o = optim.SGD(po, lr=0.1)
+    grads = [engine.Tensor(np.ones(3, np.float32)), None, engine.Tensor(np.full(3, 2.0, np.float32))]
+    for p, g in zip(po, grads):
+        p.grad = g
+    o.zero_grad(set_to_none=set_to_none)
+    for p, g in zip(po, grads):
+        if g is None or set_to_none:
+            assert p.grad is None
+        else:
+            assert p.grad is g and np.array_equal(g.numpy(), np.zeros(3))
+    for p in po:
+        p.grad = engine.Tensor(np.ones(3, np.float32))
+    o.zero_grad()
+    assert all(p.grad is None for p in po)
+
+
+def test_step_runs_the_closure_with_grad_enabled_and_returns_its_loss():
+    p = engine.Tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    o = optim.SGD([p], lr=0.1)
+    seen = []
+
+    def closure():
+        o.zero_grad()
+        seen.append(engine.is_grad_enabled())
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with engine.no_grad():
+        loss = o.step(closure)
+    assert seen == [True] and float(loss.item()) == pytest.approx(5.0)
+    np.testing.assert_allclose(p.numpy(), [0.8, -1.6], rtol=1e-6)
+    assert o.step() is None
+
+
+def test_gradient_of_another_shape_is_refused_with_both_shapes():
+    p = engine.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    o = optim.Adam([p], lr=0.1)
+    p.grad = engine.Tensor(np.ones(4, np.float32))
+    with pytest.raises(RuntimeError, match=r"gradient of shape \(4,\) does not match parameter of shape \(2, 3\)"):
+        o.step()
+    p.grad = np.ones((2, 3), np.float32)                 # a bare ndarray grad is taken as is
+    o.step()
+    np.testing.assert_allclose(p.numpy(), np.full((2, 3), -0.1), rtol=1e-5)
+
+
+@settings(deadline=None, max_examples=20)
+@given(cls=st.sampled_from(["SGD", "Adam"]), seed=st.integers(0, 2 ** 32 - 1), split=st.integers(1, 4))
+def test_loading_torchs_state_dict_continues_torchs_trajectory(cls, seed, split):
+    """Property: torch's optimizer state_dict (tensors as arrays) loaded into ours continues exactly
+    torch's run; our state_dict has torch's layout (indices, group keys, state keys)."""
+    rng = np.random.default_rng(seed)
+    kw = dict(lr=0.05, momentum=0.9) if cls == "SGD" else dict(lr=0.05, amsgrad=True)
+    x = [rng.standard_normal(3).astype(np.float32) for _ in range(3)]
+    pt = [torch.tensor(v.copy(), requires_grad=True) for v in x]
+    theirs = getattr(torch.optim, cls)([{"params": pt[:2]}, {"params": pt[2:], "lr": 0.2}], **kw)
+    grads = [[rng.standard_normal(3).astype(np.float32) for _ in x] for _ in range(split + 3)]
+    for t in range(split):
+        for p, g in zip(pt, grads[t]):
+            p.grad = torch.tensor(g)
+        theirs.step()
+    sd = theirs.state_dict()
+    sd_np = {"state": {k: {n: (v.numpy().copy() if v.ndim else float(v)) if torch.is_tensor(v) else v
+                           for n, v in s.items()} for k, s in sd["state"].items()},
+             "param_groups": copy.deepcopy(sd["param_groups"])}
+    po = [engine.Tensor(p.detach().numpy().copy(), requires_grad=True) for p in pt]
+    ours = getattr(optim, cls)([{"params": po[:2]}, {"params": po[2:], "lr": 0.2}], **kw)
+    ours.load_state_dict(sd_np)
+    mine = ours.state_dict()
+    assert [g["params"] for g in mine["param_groups"]] == [g["params"] for g in sd["param_groups"]]
+    assert [sorted(g) for g in mine["param_groups"]] == [sorted(g) for g in sd["param_groups"]]
+    assert {k: sorted(s) for k, s in mine["state"].items()} == {k: sorted(s) for k, s in sd["state"].items()}
+    for t in range(split, split + 3):
+        for p, q, g in zip(po, pt, grads[t]):
+            p.grad, q.grad = engine.Tensor(g), torch.tensor(g)
+        ours.step()
+        theirs.step()
+    for p, q in zip(po, pt):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_state_is_keyed_by_identity():
+    st_ = optim.optimizer.ParamState()
+    a, b = oparams(2)
+    assert a not in st_ and len(st_) == 0
+    st_[a]["x"] = 1                                        # reading creates an empty entry
+    assert a in st_ and b not in st_ and len(st_) == 1 and list(st_) == [a]
+    st_[b] = {"y": 2}
+    assert dict(st_.items()) == {a: {"x": 1}, b: {"y": 2}}
+    del st_[a]
+    assert list(st_) == [b]
