@@ -266,3 +266,65 @@ def test_state_is_keyed_by_identity():
     assert dict(st_.items()) == {a: {"x": 1}, b: {"y": 2}}
     del st_[a]
     assert list(st_) == [b]
+
+
+def _stepped_adam(shape=(2, 3), dtype=np.float32):
+    p = engine.Tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape).astype(dtype), requires_grad=True)
+    o = optim.Adam([p], lr=0.1)
+    p.grad = engine.Tensor(np.ones(shape, dtype))
+    o.step()
+    return p, o
+
+
+@settings(deadline=None, max_examples=20)
+@given(src_dtype=st.sampled_from([np.float32, np.float64, np.int64]), layout=st.sampled_from(["C", "F", "flat", "list"]),
+       param_dtype=st.sampled_from([np.float32, np.float64]))
+def test_loaded_state_arrays_are_private_c_contiguous_copies_in_the_parameters_dtype(src_dtype, layout, param_dtype):
+    """Property: whatever dtype, memory order or nesting a saved state array has, the loaded one has
+    the parameter's shape and dtype, is C-contiguous, shares no memory with the dict and steps."""
+    p, o = _stepped_adam(dtype=param_dtype)
+    sd = copy.deepcopy(o.state_dict())
+    ref = np.arange(6, dtype=src_dtype).reshape(2, 3)
+    value = {"C": ref.copy(), "F": np.asfortranarray(ref), "flat": ref.ravel().copy(), "list": ref.tolist()}[layout]
+    sd["state"][0]["exp_avg"] = value
+    o.load_state_dict(sd)
+    got = o.state[p]["exp_avg"]
+    assert got.shape == (2, 3) and got.dtype == param_dtype and got.flags.c_contiguous and got.flags.writeable
+    np.testing.assert_array_equal(got, ref.astype(param_dtype))
+    if isinstance(value, np.ndarray):
+        assert not np.shares_memory(got, value)
+        value[...] = 99                                    # the caller's array is not the state
+        np.testing.assert_array_equal(got, ref.astype(param_dtype))
+    p.grad = engine.Tensor(np.ones((2, 3), param_dtype))
+    o.step()
+
+
+def test_non_array_state_values_are_deep_copies_and_bad_ones_are_named():
+    p, o = _stepped_adam()
+    sd = copy.deepcopy(o.state_dict())
+    extra = {"history": [1, 2]}
+    sd["state"][0]["note"] = extra
+    sd["state"][0]["none"] = None
+    o.load_state_dict(sd)
+    assert o.state[p]["note"] == {"history": [1, 2]} and o.state[p]["none"] is None
+    extra["history"].append(3)
+    assert o.state[p]["note"] == {"history": [1, 2]}       # a deep copy, not the caller's object
+    for bad, message in [("abc", "['exp_avg']: expected a number or an array, got str"),
+                         (np.array(["a"] * 6), "['exp_avg']: expected a real numeric array, got dtype <U1"),
+                         (np.zeros(5), "['exp_avg']: shape (5,) does not fit the parameter's shape (2, 3)"),
+                         (np.zeros(6, complex), "['exp_avg']: expected a real numeric array, got dtype complex128")]:
+        sd2 = copy.deepcopy(o.state_dict())
+        sd2["state"][0]["exp_avg"] = bad
+        with pytest.raises((TypeError, ValueError)) as info:
+            o.load_state_dict(sd2)
+        assert message in str(info.value)
+    sd3 = copy.deepcopy(o.state_dict())
+    sd3["state"][0]["step"] = "7"
+    with pytest.raises(ValueError, match=r"state\[0\]\['step'\]: expected a number or an array, got str"):
+        o.load_state_dict(sd3)
+    sd3["state"][0]["step"] = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"'step'\]: expected a single number, got shape \(2,\)"):
+        o.load_state_dict(sd3)
+    sd3["state"][0]["step"] = np.array([[3]])
+    o.load_state_dict(sd3)
+    assert o.state[p]["step"] == 3.0 and type(o.state[p]["step"]) is float

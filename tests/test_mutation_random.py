@@ -55,7 +55,7 @@ def test_rng_state_snapshot_replays(seed, skip):
     a = R.generator().random(5)
     R.set_rng_state(state)
     np.testing.assert_array_equal(a, R.generator().random(5))
-    R.set_rng_state(list(state))                          # any uint8 sequence
+    R.set_rng_state(state.tolist())                       # any sequence of byte values (Python ints)
     np.testing.assert_array_equal(a, R.generator().random(5))
 
 
@@ -90,6 +90,17 @@ def test_generator_objects(seed):
     s = g.seed()
     assert s == g.initial_seed() and 0 <= s < 2 ** 63 and s != seed
     np.testing.assert_array_equal(g._rng.random(2), np.random.default_rng(s).random(2))
+
+
+def test_fresh_seeds_cover_the_whole_range():
+    """Seeds from entropy (engine.seed, Generator(), Generator.seed) are uniform over [0, 2**63):
+    64 draws all below 2**63 and some above 2**62 (fails with probability 2**-64 when correct)."""
+    draws = [R.seed() for _ in range(64)]
+    draws += [R.Generator().initial_seed() for _ in range(64)]
+    g = R.Generator()
+    draws += [g.seed() for _ in range(64)]
+    for chunk in (draws[:64], draws[64:128], draws[128:]):
+        assert all(0 <= s < 2 ** 63 for s in chunk) and max(chunk) >= 2 ** 62
 
 
 def test_generator_fresh_seed_and_device():

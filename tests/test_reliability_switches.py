@@ -160,3 +160,20 @@ def test_optimizer_repr_lists_every_group_and_hyper_parameter():
     assert repr(optim.optimizer.required) == "<required parameter>"
     with pytest.raises(ValueError, match="required optimization parameter lr"):
         optim.Optimizer([a], {"lr": optim.optimizer.required})
+
+
+def test_every_new_thread_starts_recording_with_anomaly_detection_off():
+    """The switches are per thread and start at PyTorch's defaults in each new thread, whatever the
+    creating thread has set."""
+    seen = []
+
+    def probe():
+        x = engine.Tensor(np.ones(2, np.float32), requires_grad=True)
+        seen.append((engine.is_grad_enabled(), engine.is_anomaly_enabled(), (x * 2).requires_grad))
+
+    with engine.no_grad(), engine.detect_anomaly():
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join()
+        seen.append((engine.is_grad_enabled(), engine.is_anomaly_enabled()))
+    assert seen == [(True, False, True), (False, True)]
