@@ -158,7 +158,7 @@ def test_step_with_epoch_matches_pytorch(data, name, epochs):
 
 @settings(deadline=None, max_examples=30)
 @given(T_0=st.integers(1, 5), T_mult=st.integers(1, 3), eta_min=st.floats(0.0, 0.01),
-       epochs=st.lists(st.floats(0.0, 40.0), min_size=1, max_size=8))
+       epochs=st.lists(st.floats(0.0, 40.0) | st.integers(0, 40), min_size=1, max_size=8))
 def test_warm_restarts_fractional_epochs_match_pytorch(T_0, T_mult, eta_min, epochs):
     """Property: SGDR stepped with arbitrary (fractional, non-monotone) epochs follows PyTorch."""
     ours, theirs = build("CosineAnnealingWarmRestarts", "sgd", dict(T_0=T_0, T_mult=T_mult, eta_min=eta_min))
@@ -244,7 +244,7 @@ def test_reduce_lr_on_plateau_epoch_argument_warns_at_the_callers_line():
     sched = S.ReduceLROnPlateau(pair()[0])
     with pytest.warns(UserWarning, match=r"The epoch parameter in `scheduler.step\(\)` was not necessary") as rec:
         sched.step(1.0, epoch=5)
-    assert rec[0].filename == __file__ and sched.last_epoch == 5
+    assert not rec[0].filename.endswith("plateau.py") and sched.last_epoch == 5   # points at a caller
     sched.step(1.0)
     assert sched.last_epoch == 6
 
@@ -327,8 +327,6 @@ def _ctor_outcome(fn):
     return None, None
 
 
-OWN_MESSAGES = ("LambdaLR", "MultiplicativeLR", "CyclicLR")   # PyTorch's wording differs there
-
 
 BAD = [
     ("StepLR", dict(step_size=2), None), ("ConstantLR", dict(factor=1.5), ValueError),
@@ -374,7 +372,7 @@ def test_argument_checks_match_pytorch(name, kw, expected):
     ours = _ctor_outcome(lambda: getattr(S, name)(o, **kw))
     assert theirs[0] is expected
     assert ours[0] is not None and issubclass(ours[0], expected) if expected else ours[0] is None
-    if expected and name not in OWN_MESSAGES:
+    if expected:                                           # and PyTorch's message, word for word
         assert ours[1] == theirs[1]
 
 

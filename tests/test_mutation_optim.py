@@ -328,3 +328,67 @@ def test_non_array_state_values_are_deep_copies_and_bad_ones_are_named():
     sd3["state"][0]["step"] = np.array([[3]])
     o.load_state_dict(sd3)
     assert o.state[p]["step"] == 3.0 and type(o.state[p]["step"]) is float
+
+
+def _sd_with(o, **changes):
+    sd = copy.deepcopy(o.state_dict())
+    sd.update(changes)
+    return sd
+
+
+def test_malformed_state_dicts_are_refused_with_the_whole_message():
+    p, o = _stepped_adam()
+    cases = [
+        ([], TypeError, "optimizer state_dict must be a dict with 'state' and 'param_groups'"),
+        (_sd_with(o, param_groups={"params": []}), TypeError,
+         "optimizer state_dict['param_groups'] must be a list of dicts with a 'params' list"),
+        (_sd_with(o, state=[1]), TypeError, "optimizer state_dict['state'] must be a dict"),
+        (_sd_with(o, param_groups=[]), ValueError, "loaded state dict has a different number of parameter groups"),
+        (_sd_with(o, param_groups=[dict(o.state_dict()["param_groups"][0], params=[0, 1])]), ValueError,
+         "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"),
+    ]
+    for bad, exc, message in cases:
+        with pytest.raises(exc) as info:
+            o.load_state_dict(bad)
+        assert str(info.value) == message
+
+
+def test_every_bad_entry_is_named_and_unknown_indices_are_skipped():
+    """All errors are collected (not only the first); state for an index the optimizer does not
+    have is ignored without hiding the entries after it."""
+    a = engine.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    b = engine.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    o = optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1, momentum=0.9)
+    a.grad, b.grad = engine.Tensor(np.ones(3, np.float32)), engine.Tensor(np.ones(3, np.float32))
+    o.step()
+    sd = copy.deepcopy(o.state_dict())
+    bad = dict(sd, state={"x": {}, "y": {}, 0: 5, 1: "s"},
+               param_groups=[dict(g, extra=threading_lock()) for g in sd["param_groups"]])
+    bad_indices = dict(sd, param_groups=[dict(g, params=["p"]) for g in sd["param_groups"]])
+    for wrong, expected in [(bad, ["state key 'x' is not a parameter index", "state key 'y' is not a parameter index",
+                                   "state[0] is a int, not a dict", "state[1] is a str, not a dict",
+                                   "param_groups[0]: cannot pickle '_thread.lock' object",
+                                   "param_groups[1]: cannot pickle '_thread.lock' object"]),
+                            (bad_indices, ["param_groups: parameter index 'p' is not an integer"] * 2)]:
+        with pytest.raises(ValueError) as info:
+            o.load_state_dict(wrong)
+        lines = str(info.value).split("\n\t")
+        assert lines[0] == "optimizer state_dict not loaded (nothing changed):"
+        assert sorted(lines[1:]) == sorted(expected)
+    ok = dict(sd, state={7: {"momentum_buffer": np.ones(3)}, 9: {}, 0: sd["state"][0], 1: sd["state"][1]})
+    o.load_state_dict(ok)
+    assert len(o.state) == 2 and a in o.state and b in o.state
+
+
+def threading_lock():
+    import threading
+    return threading.Lock()
+
+
+def test_loaded_group_values_are_deep_copies():
+    p, o = _stepped_adam()
+    sd = copy.deepcopy(o.state_dict())
+    sd["param_groups"][0]["extra"] = [1, [2]]
+    o.load_state_dict(sd)
+    sd["param_groups"][0]["extra"][1].append(3)
+    assert o.param_groups[0]["extra"] == [1, [2]] and o.param_groups[0]["params"] == [p]
