@@ -25,15 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _datamove, _par, _threads, winograd
+from ._window import pair as _pair
 from ._par import nb  # Numba, imported at the first kernel call
 from ._blas import matmul as _matmul
-
-
-def _pair(v) -> tuple[int, int]:
-    if isinstance(v, (tuple, list)):
-        a, b = v
-        return int(a), int(b)
-    return int(v), int(v)
 
 
 def conv2d_output_size(h, w, kernel_size, stride=1, padding=0, dilation=1) -> tuple[int, int]:

@@ -13,16 +13,10 @@ import math
 import numpy as np
 
 from . import _checks, _par
+from ._window import pair as _pair
 from ._par import nb  # Numba, imported at the first kernel call
 
 _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
-
-
-def _pair(v) -> tuple[int, int]:
-    if isinstance(v, (tuple, list)):
-        a, b = v
-        return int(a), int(b)
-    return int(v), int(v)
 
 
 def pool_output_size(size, kernel, stride, pad, dilation=1, ceil_mode=False) -> int:
