@@ -121,6 +121,10 @@ class BinaryOp(Function):
 
 
 def _binary_forward(op, name, saves, promote):
+    """The forward of a BinaryOp: promote, apply ``op`` (a broadcast failure names both shapes),
+    record what ``saves`` says. One closure per kind of saving, spelled out rather than sharing a
+    ``record(ctx, ...)`` helper: this is every binary operator's hot path, where one more Python
+    call per op is paid by every ``a + b``."""
     if saves == "":
         def forward(ctx, a, b):
             a, b = promote(a, b)
