@@ -469,3 +469,39 @@ def test_defaults_are_pytorchs(name):
     ours = {k: v.default for k, v in inspect.signature(getattr(S, name)).parameters.items()}
     theirs = {k: v.default for k, v in inspect.signature(getattr(TL, name)).parameters.items()}
     assert ours == theirs
+
+
+# Only the required arguments: the defaults act as PyTorch's do (a signature check cannot see a
+# mutated default behind mutmut's trampoline, so compare the schedules).
+REQUIRED = {"LambdaLR": dict(lr_lambda=lam), "MultiplicativeLR": dict(lr_lambda=mult), "StepLR": dict(step_size=3),
+            "MultiStepLR": dict(milestones=[2, 5]), "ConstantLR": {}, "LinearLR": {}, "ExponentialLR": dict(gamma=0.9),
+            "PolynomialLR": {}, "CosineAnnealingLR": dict(T_max=7), "CosineAnnealingWarmRestarts": dict(T_0=3),
+            "CyclicLR": dict(base_lr=0.01, max_lr=0.2), "OneCycleLR": dict(max_lr=1.0, total_steps=40)}
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_default_arguments_schedule_like_pytorch(name):
+    ours, theirs = build(name, "sgd", REQUIRED[name])
+    for e in range(30):
+        assert_same(ours, theirs, f"{name} step {e}")
+        sd, tsd = ours.state_dict(), theirs.state_dict()
+        assert (sd["_step_count"], sd["_is_initial"]) == (tsd["_step_count"], tsd["_is_initial"])
+        ours.optimizer.step(), theirs.optimizer.step()
+        ours.step(), theirs.step()
+
+
+def test_reduce_lr_on_plateau_defaults_act_like_pytorchs():
+    o, t = pair()
+    ours, theirs = S.ReduceLROnPlateau(o), TL.ReduceLROnPlateau(t)
+    for e in range(40):
+        ours.step(1.0), theirs.step(1.0)
+        assert [g["lr"] for g in o.param_groups] == pytest.approx([g["lr"] for g in t.param_groups]), e
+
+
+def test_resume_without_initial_lr_gives_pytorchs_message():
+    o, t = pair()
+    with pytest.raises(KeyError) as ours:
+        S.StepLR(o, 2, last_epoch=3)
+    with pytest.raises(KeyError) as theirs:
+        TL.StepLR(t, 2, last_epoch=3)
+    assert str(ours.value).strip('"') and str(theirs.value).strip('"').startswith(str(ours.value).strip('"'))

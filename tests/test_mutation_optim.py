@@ -392,3 +392,72 @@ def test_loaded_group_values_are_deep_copies():
     o.load_state_dict(sd)
     sd["param_groups"][0]["extra"][1].append(3)
     assert o.param_groups[0]["extra"] == [1, [2]] and o.param_groups[0]["params"] == [p]
+
+
+# -- PyTorch's exception messages (the message-text mutants of add_param_group and __init__) -------
+def _outcome(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the type and message are what is compared
+        return type(e).__name__, str(e)
+    return None
+
+
+@pytest.mark.parametrize("case", ["set", "non_leaf", "overlap", "empty"])
+def test_param_errors_carry_pytorchs_message(case):
+    ours = [engine.Tensor(np.zeros(2), requires_grad=True) for _ in range(2)]
+    theirs = [torch.zeros(2, requires_grad=True) for _ in range(2)]
+    make = {"set": lambda p: [{"params": set(p)}], "non_leaf": lambda p: [p[0] * 2],
+            "overlap": lambda p: [{"params": p}, {"params": [p[1]]}], "empty": lambda p: []}[case]
+    got = _outcome(lambda: optim.SGD(make(ours), lr=0.1))
+    want = _outcome(lambda: torch.optim.SGD(make(theirs), lr=0.1))
+    assert want is not None and got == want
+
+
+@pytest.mark.parametrize("cls", ["SGD", "Adam"])
+@pytest.mark.parametrize("kw", [dict(foreach=False), dict(fused=False), dict(foreach=True)])
+def test_group_options_are_kept_like_pytorch(cls, kw):
+    """foreach/fused are recorded in the group as given (state_dict()['param_groups'] shows them)."""
+    ours = getattr(optim, cls)([engine.Tensor(np.zeros(2), requires_grad=True)], lr=0.1, **kw)
+    theirs = getattr(torch.optim, cls)([torch.zeros(2, requires_grad=True)], lr=0.1, **kw)
+    g, t = ours.param_groups[0], theirs.param_groups[0]
+    assert {k: g[k] for k in ("foreach", "fused")} == {k: t[k] for k in ("foreach", "fused")}
+
+
+def test_adam_state_without_decoupled_key_loads_as_coupled_like_pytorch():
+    """A state_dict saved before decoupled_weight_decay existed means coupled (L2) decay."""
+    rng = np.random.default_rng(3)
+    po, pt = twin_params(rng, [np.float64] * 2, "CC")
+    ours, theirs = optim.Adam(po, lr=0.1, weight_decay=0.5), torch.optim.Adam(pt, lr=0.1, weight_decay=0.5)
+    sd = theirs.state_dict()
+    for g in sd["param_groups"]:
+        del g["decoupled_weight_decay"]
+    theirs.load_state_dict(copy.deepcopy(sd))
+    ours.load_state_dict(copy.deepcopy(sd))
+    for _ in range(3):
+        for a, b in zip(po, pt):
+            x = rng.standard_normal(a.shape)
+            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
+        ours.step(), theirs.step()
+        for a, b in zip(po, pt):
+            np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_numpy_backend_never_runs_the_kernel(monkeypatch):
+    """backend = "numpy" selects the NumPy twin: the fused kernel must not be called."""
+    import optim.sgd as sgd_mod
+
+    def boom(*a, **k):
+        raise AssertionError("kernel called with backend='numpy'")
+    monkeypatch.setattr(sgd_mod.SGD_RULE, "kernel", boom)
+    rng = np.random.default_rng(4)
+    po, pt = twin_params(rng, [np.float64] * 2, "CC")
+    ours, theirs = optim.SGD(po, lr=0.1, momentum=0.9), torch.optim.SGD(pt, lr=0.1, momentum=0.9)
+    ours.backend = "numpy"
+    for _ in range(2):
+        for a, b in zip(po, pt):
+            x = rng.standard_normal(a.shape)
+            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
+        ours.step(), theirs.step()
+    for a, b in zip(po, pt):
+        np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
