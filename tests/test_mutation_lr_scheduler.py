@@ -505,3 +505,74 @@ def test_resume_without_initial_lr_gives_pytorchs_message():
     with pytest.raises(KeyError) as theirs:
         TL.StepLR(t, 2, last_epoch=3)
     assert str(ours.value).strip('"') and str(theirs.value).strip('"').startswith(str(ours.value).strip('"'))
+
+
+# -- CyclicLR / OneCycleLR survivors --------------------------------------------------------------
+@pytest.mark.parametrize("name,kw", [
+    ("CyclicLR", dict(base_lr=[0.1, 0.2, 0.3], max_lr=1.0)), ("CyclicLR", dict(base_lr=0.1, max_lr=[1.0, 2, 3])),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, base_momentum=[0.8] * 3)),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, max_momentum=[0.9] * 3)),
+    ("OneCycleLR", dict(max_lr=[1.0, 2.0, 3.0], total_steps=10))])
+def test_cyclic_length_errors_name_the_argument_like_pytorch(name, kw):
+    o, t = pair()
+    with pytest.raises(ValueError) as ours:
+        getattr(S, name)(o, **kw)
+    with pytest.raises(ValueError) as theirs:
+        getattr(TL, name)(t, **kw)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_cycle_momentum_without_momentum_gives_pytorchs_message():
+    with pytest.raises(ValueError) as ours:
+        S.CyclicLR(optim.Adagrad([engine.Tensor(np.zeros(2), requires_grad=True)], lr=0.1), 0.01, 0.1)
+    with pytest.raises(ValueError) as theirs:
+        TL.CyclicLR(torch.optim.Adagrad([torch.zeros(2, requires_grad=True)], lr=0.1), 0.01, 0.1)
+    assert str(ours.value) == str(theirs.value)
+
+
+def _cyc_scale(x):
+    return 1.0 / (1.0 + 0.1 * x)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("kw", [dict(mode="exp_range"), dict(mode="exp_range", gamma=0.97), dict(scale_fn=_cyc_scale),
+                                dict(scale_fn=_cyc_scale, scale_mode="iterations"), dict(mode="triangular2")])
+def test_cyclic_defaults_scale_fn_and_state_like_pytorch(kind, kw):
+    """Default gamma/scale_mode, a custom scale_fn in both scale modes; the group keys and the
+    recorded scale_mode are PyTorch's."""
+    o, t = pair(kind)
+    ours, theirs = S.CyclicLR(o, 0.01, 0.2, step_size_up=3, **kw), TL.CyclicLR(t, 0.01, 0.2, step_size_up=3, **kw)
+    assert [sorted(g) for g in o.param_groups] == [sorted(g) for g in t.param_groups]
+    assert ours.state_dict()["scale_mode"] == theirs.state_dict()["scale_mode"]
+    for e in range(25):
+        assert_same(ours, theirs, f"{kw} step {e}")
+        ours.optimizer.step(), theirs.optimizer.step()
+        ours.step(), theirs.step()
+
+
+@pytest.mark.parametrize("epochs,spe", [(1, 10), (10, 1), (2, 5), (3, 4)])
+def test_one_cycle_epochs_times_steps_like_pytorch(epochs, spe):
+    o, t = pair()
+    ours = S.OneCycleLR(o, max_lr=1.0, epochs=epochs, steps_per_epoch=spe)
+    theirs = TL.OneCycleLR(t, max_lr=1.0, epochs=epochs, steps_per_epoch=spe)
+    assert ours.total_steps == theirs.total_steps
+    for e in range(epochs * spe - 1):
+        assert_same(ours, theirs, f"step {e}")
+        ours.optimizer.step(), theirs.optimizer.step()
+        ours.step(), theirs.step()
+
+
+@settings(deadline=None, max_examples=10)
+@given(kind=st.sampled_from(["sgd", "adam"]), start=st.integers(1, 12), three_phase=st.booleans())
+def test_one_cycle_resumed_with_last_epoch_matches_pytorch(kind, start, three_phase):
+    o, t = pair(kind)
+    kw = dict(max_lr=1.0, total_steps=20, three_phase=three_phase)
+    first_o, first_t = S.OneCycleLR(o, **kw), TL.OneCycleLR(t, **kw)
+    for _ in range(start):
+        o.step(), t.step()
+        first_o.step(), first_t.step()
+    ours, theirs = S.OneCycleLR(o, last_epoch=start - 1, **kw), TL.OneCycleLR(t, last_epoch=start - 1, **kw)
+    for e in range(start, 19):
+        assert_same(ours, theirs, f"resumed at {start}, step {e}")
+        o.step(), t.step()
+        ours.step(), theirs.step()
