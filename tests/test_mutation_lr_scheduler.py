@@ -576,3 +576,14 @@ def test_one_cycle_resumed_with_last_epoch_matches_pytorch(kind, start, three_ph
         assert_same(ours, theirs, f"resumed at {start}, step {e}")
         o.step(), t.step()
         ours.step(), theirs.step()
+
+
+@pytest.mark.parametrize("name,kw", [("ExponentialLR", dict(gamma=0.9)), ("StepLR", dict(step_size=2))])
+def test_resumed_last_epoch_is_kept_like_pytorch(name, kw):
+    o, t = pair()
+    ours, theirs = build(name, "sgd", kw, pair_=(o, t))
+    for _ in range(3):
+        ours.step(), theirs.step()
+    ours, theirs = build(name, "sgd", kw, last_epoch=3, pair_=(o, t))
+    assert ours.last_epoch == theirs.last_epoch
+    assert ours.state_dict()["last_epoch"] == theirs.state_dict()["last_epoch"]

@@ -461,3 +461,29 @@ def test_sgd_numpy_backend_never_runs_the_kernel(monkeypatch):
         ours.step(), theirs.step()
     for a, b in zip(po, pt):
         np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cls", ["SGD", "Adam"])
+def test_weight_decay_of_one_is_applied_like_pytorch(cls):
+    rng = np.random.default_rng(5)
+    po, pt = twin_params(rng, [np.float64] * 2, "CC")
+    ours, theirs = getattr(optim, cls)(po, lr=0.1, weight_decay=1.0), getattr(torch.optim, cls)(pt, lr=0.1, weight_decay=1.0)
+    for _ in range(2):
+        for a, b in zip(po, pt):
+            x = rng.standard_normal(a.shape)
+            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
+        ours.step(), theirs.step()
+    for a, b in zip(po, pt):
+        np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_parameter_without_grad_is_not_checked_against_its_state():
+    """A parameter skipped this step (grad None) may have stale state: like PyTorch, no error."""
+    p, q = (engine.Tensor(np.ones(3), requires_grad=True) for _ in range(2))
+    opt = optim.SGD([p, q], lr=0.1, momentum=0.9)
+    p.grad, q.grad = engine.Tensor(np.ones(3)), engine.Tensor(np.ones(3))
+    opt.step()
+    q._data = np.ones(5)           # q's momentum buffer no longer matches, but q has no grad now
+    p.grad, q.grad = engine.Tensor(np.ones(3)), None
+    opt.step()
+    np.testing.assert_allclose(q._data, np.ones(5))
