@@ -463,11 +463,13 @@ def test_sgd_numpy_backend_never_runs_the_kernel(monkeypatch):
         np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("cls", ["SGD", "Adam"])
-def test_weight_decay_of_one_is_applied_like_pytorch(cls):
+def test_weight_decay_of_one_is_applied_like_pytorch(cls, backend):
     rng = np.random.default_rng(5)
     po, pt = twin_params(rng, [np.float64] * 2, "CC")
     ours, theirs = getattr(optim, cls)(po, lr=0.1, weight_decay=1.0), getattr(torch.optim, cls)(pt, lr=0.1, weight_decay=1.0)
+    ours.backend = backend          # "numpy": the reference twins, which share _decayed_grad
     for _ in range(2):
         for a, b in zip(po, pt):
             x = rng.standard_normal(a.shape)
