@@ -489,3 +489,29 @@ def test_parameter_without_grad_is_not_checked_against_its_state():
     p.grad, q.grad = engine.Tensor(np.ones(3)), None
     opt.step()
     np.testing.assert_allclose(q._data, np.ones(5))
+
+
+@pytest.mark.parametrize("name, extra", [("Adadelta", {}), ("Adamax", {}), ("RAdam", {}),
+                                         ("RAdam", {"decoupled_weight_decay": True})])
+@settings(deadline=None, max_examples=8)
+@given(maximize=st.booleans(), weight_decay=st.sampled_from([0.0, 0.1, 1.0]),
+       seed=st.integers(0, 2**16))
+def test_numpy_optimizers_follow_torch_past_a_parameter_without_grad(name, extra, maximize,
+                                                                      weight_decay, seed):
+    """The plain-NumPy optimizers (Optimizer._numpy_steps): a parameter without a gradient is
+    skipped and the ones after it still step; maximize and (coupled or decoupled) weight decay
+    as torch.optim, three steps."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(3), rng.standard_normal((2, 2))]
+    grads = [[rng.standard_normal((2, 2))] for _ in range(3)]
+    ours = [engine.tensor(a.copy(), requires_grad=True) for a in init]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    kw = dict(lr=0.05, weight_decay=weight_decay, maximize=maximize, **extra)
+    o, t = getattr(optim, name)(ours, **kw), getattr(torch.optim, name)(theirs, **kw)
+    for (g,) in grads:   # the first parameter never has a gradient
+        ours[1].grad = engine.tensor(g.copy())
+        theirs[1].grad = torch.tensor(g.copy())
+        o.step()
+        t.step()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
