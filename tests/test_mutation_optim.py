@@ -424,6 +424,18 @@ def test_group_options_are_kept_like_pytorch(cls, kw):
     assert {k: g[k] for k in ("foreach", "fused")} == {k: t[k] for k in ("foreach", "fused")}
 
 
+def step_alike(ours, theirs, po, pt, rng, steps):
+    """``steps`` steps of both optimizers with the same random gradients; after each, our
+    parameters equal torch's (float64, to rounding)."""
+    for _ in range(steps):
+        for a, b in zip(po, pt):
+            x = rng.standard_normal(a.shape)
+            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
+        ours.step(), theirs.step()
+        for a, b in zip(po, pt):
+            np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
 def test_adam_state_without_decoupled_key_loads_as_coupled_like_pytorch():
     """A state_dict saved before decoupled_weight_decay existed means coupled (L2) decay."""
     rng = np.random.default_rng(3)
@@ -434,13 +446,7 @@ def test_adam_state_without_decoupled_key_loads_as_coupled_like_pytorch():
         del g["decoupled_weight_decay"]
     theirs.load_state_dict(copy.deepcopy(sd))
     ours.load_state_dict(copy.deepcopy(sd))
-    for _ in range(3):
-        for a, b in zip(po, pt):
-            x = rng.standard_normal(a.shape)
-            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
-        ours.step(), theirs.step()
-        for a, b in zip(po, pt):
-            np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    step_alike(ours, theirs, po, pt, rng, steps=3)
 
 
 def test_sgd_numpy_backend_never_runs_the_kernel(monkeypatch):
@@ -454,13 +460,7 @@ def test_sgd_numpy_backend_never_runs_the_kernel(monkeypatch):
     po, pt = twin_params(rng, [np.float64] * 2, "CC")
     ours, theirs = optim.SGD(po, lr=0.1, momentum=0.9), torch.optim.SGD(pt, lr=0.1, momentum=0.9)
     ours.backend = "numpy"
-    for _ in range(2):
-        for a, b in zip(po, pt):
-            x = rng.standard_normal(a.shape)
-            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
-        ours.step(), theirs.step()
-    for a, b in zip(po, pt):
-        np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    step_alike(ours, theirs, po, pt, rng, steps=2)
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
@@ -470,13 +470,7 @@ def test_weight_decay_of_one_is_applied_like_pytorch(cls, backend):
     po, pt = twin_params(rng, [np.float64] * 2, "CC")
     ours, theirs = getattr(optim, cls)(po, lr=0.1, weight_decay=1.0), getattr(torch.optim, cls)(pt, lr=0.1, weight_decay=1.0)
     ours.backend = backend          # "numpy": the reference twins, which share _decayed_grad
-    for _ in range(2):
-        for a, b in zip(po, pt):
-            x = rng.standard_normal(a.shape)
-            a.grad, b.grad = engine.Tensor(x), torch.tensor(x)
-        ours.step(), theirs.step()
-    for a, b in zip(po, pt):
-        np.testing.assert_allclose(a._data, b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    step_alike(ours, theirs, po, pt, rng, steps=2)
 
 
 def test_parameter_without_grad_is_not_checked_against_its_state():
