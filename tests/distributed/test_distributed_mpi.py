@@ -93,6 +93,18 @@ def test_buckets_of_mixed_dtypes_unused_and_reused_parameters_average_exactly():
     assert res[0]["buckets"] == res[1]["buckets"]
 
 
+def test_bucket_all_reduces_start_during_backward():
+    for r in results("overlap.py"):
+        (seen,) = r["seen"]                               # the hook ran once, mid-backward
+        assert seen["first_layer_grad_none"], r
+        assert r["buckets"] >= 3 and r["holds_first"][-1], r
+        launched = seen["launched"]
+        # the buckets of the later layers were launched before the first layer's gradient
+        # existed; the bucket holding it was not (it cannot be ready yet)
+        assert any(launched) and not launched[-1], r
+        assert all(r["launched_after"]) and r["diff"] <= 1e-14, r
+
+
 def test_no_sync_accumulation_equals_one_big_batch():
     for r in results("no_sync.py"):
         assert r["diff"] <= 1e-12, r
