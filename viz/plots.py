@@ -1,12 +1,16 @@
 """Training pictures with matplotlib (an optional extra, imported inside the functions): metric
 curves, the LR-finder curve, per-layer activation and gradient histograms. Every function
-returns the Figure and saves it when ``path=`` is given; without a display, the Agg backend."""
+returns the Figure and saves it when ``path=`` is given (under data parallelism only rank 0 of
+``engine.distributed`` writes the file: every rank draws the same figure); without a display,
+the Agg backend."""
 from __future__ import annotations
 
 import os
 import sys
 
 import numpy as np
+
+from engine import distributed as dist
 
 ACTIVATIONS = {"Tanh", "ReLU", "Sigmoid", "LeakyReLU", "ELU", "SELU", "GELU", "Softplus", "PReLU",
                "RReLU", "Maxout"}
@@ -25,9 +29,15 @@ def _plt():
     return plt
 
 
+def _writes_files() -> bool:
+    """False on the ranks other than 0 of an initialized process group (is_initialized first:
+    asking it imports no MPI)."""
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
 def _finish(fig, path):
     fig.tight_layout()
-    if path is not None:
+    if path is not None and _writes_files():
         fig.savefig(path, dpi=120)
     return fig
 

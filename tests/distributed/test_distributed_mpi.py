@@ -170,7 +170,9 @@ def test_fit_runs_unchanged_under_ddp_with_distributed_samplers(tmp_path):
     assert r0["replica_spread"] == 0.0
     # only rank 0 writes files and prints progress
     assert r0["saves"] and r1["saves"] == []
+    assert r0["plots"] == ["history.png"] and r1["plots"] == []
     assert (tmp_path / "ckpt.npz").exists() and (tmp_path / "log.csv").exists()
+    assert (tmp_path / "history.png").exists()
     assert proc.stdout.count("Epoch 1/3") == 1
     # DistributedSampler: disjoint shards covering the data, reshuffled by set_epoch
     orders = r0["orders"]

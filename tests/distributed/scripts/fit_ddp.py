@@ -1,7 +1,8 @@
 """nn.training.fit, unchanged, on a DDP model with DistributedSampler loaders: the history
 (metrics averaged over the ranks, sample-weighted) is the same on every rank and equals the
-reduction of what each rank saw; only rank 0 prints progress and writes files; the replicas
-stay identical; and set_epoch gives each epoch a different shard order."""
+reduction of what each rank saw; only rank 0 prints progress and writes files (checkpoints,
+logs, and the plot of the history that every rank asks for); the replicas stay identical; and
+set_epoch gives each epoch a different shard order."""
 import os
 import sys
 
@@ -30,6 +31,19 @@ def counting_save(obj, path):
 
 engine.save = counting_save
 
+import matplotlib.figure  # noqa: E402
+
+plots = []
+_savefig = matplotlib.figure.Figure.savefig
+
+
+def counting_savefig(self, fname, *args, **kwargs):
+    plots.append(os.path.basename(str(fname)))
+    return _savefig(self, fname, *args, **kwargs)
+
+
+matplotlib.figure.Figure.savefig = counting_savefig
+
 x, y = data(80, (6,), seed=4)
 train_set = TensorDataset(engine.tensor(x[:64]), engine.tensor(y[:64]))
 val_set = TensorDataset(engine.tensor(x[64:]), engine.tensor(y[64:]))
@@ -57,6 +71,10 @@ history = fit(model, train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opti
               callbacks=[LambdaCallback(on_batch_end=on_batch_end, on_epoch_begin=on_epoch_begin),
                          ModelCheckpoint(os.path.join(out, "ckpt.npz")), CSVLogger(os.path.join(out, "log.csv"))])
 
+import viz.plots  # noqa: E402
+
+viz.plots.plot_history(history, path=os.path.join(out, "history.png"))   # called on every rank
+
 # the expected epoch loss: Σ over ranks of loss·n / Σ n
 expect = []
 for epoch in range(3):
@@ -69,5 +87,5 @@ flat = np.concatenate([p.numpy().ravel() for p in model.parameters()])
 parts = [np.empty_like(flat) for _ in range(world)]
 dist.all_gather(parts, flat)
 report(rank=rank, loss=history.history["loss"], val_loss=history.history["val_loss"], expect=expect,
-       saves=saves, orders=all_orders, replica_spread=float(max(np.abs(p - flat).max() for p in parts)))
+       saves=saves, plots=plots, orders=all_orders, replica_spread=float(max(np.abs(p - flat).max() for p in parts)))
 dist.destroy_process_group()
