@@ -28,11 +28,12 @@ class DistributedDataParallel(Module):
     """Data parallelism over the ranks of ``engine.distributed`` (launch with ``mpiexec -n N``).
 
     At construction the parameters and buffers of ``module`` are broadcast from rank 0 (every
-    replica starts identical). Each forward (in training mode with ``broadcast_buffers``) first
-    broadcasts rank 0's buffers. During ``backward()`` the gradient of every parameter is
-    averaged over the ranks, g ← (1/N) Σ_r g_r, in buckets of about ``bucket_cap_mb`` MB whose
-    all-reduce starts as soon as the bucket's gradients are final; the averages are in ``.grad``
-    when ``backward()`` returns. ``no_sync()`` skips the averaging (gradient accumulation: the
+    replica starts identical). With ``broadcast_buffers`` a forward first broadcasts rank 0's
+    buffers when the forward before it synchronised gradients (PyTorch's rule). During
+    ``backward()`` the gradient of every parameter is averaged over the ranks,
+    g ← (1/N) Σ_r g_r, in buckets of about ``bucket_cap_mb`` MB whose all-reduce starts as
+    soon as the bucket's gradients are final; the averages are in ``.grad`` when
+    ``backward()`` returns. ``no_sync()`` skips the averaging (gradient accumulation: the
     next synchronised backward averages the accumulated sums). ``find_unused_parameters=True``
     walks the graph after each forward so that parameters it did not use do not stall the
     reduction. ``.module`` is the wrapped model; state_dict keys carry PyTorch's ``module.``
@@ -69,6 +70,7 @@ class DistributedDataParallel(Module):
                              bucket_bytes_cap=int(bucket_cap_mb * 1024 * 1024),
                              gradient_as_bucket_view=gradient_as_bucket_view,
                              static_graph=static_graph, require_backward_grad_sync=True,
+                             require_forward_param_sync=True,
                              device_ids=None, output_device=None, process_group=None)
         self._check_same_model()
         self._sync_module_states()
@@ -107,12 +109,18 @@ class DistributedDataParallel(Module):
 
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        """``module(*inputs, **kwargs)``, arming the gradient averaging of the next backward."""
-        if self.broadcast_buffers and self.module.training and dist.get_world_size() > 1:
-            if any(True for _ in self.module.buffers()):
-                self._sync_module_states(buffers_only=True)
+        """``module(*inputs, **kwargs)``, arming the gradient averaging of the next backward.
+
+        Buffers as PyTorch's ``broadcast_buffers=True``: rank 0's buffers are broadcast first
+        when the previous forward was one that synchronises gradients (grad enabled, outside
+        ``no_sync``; also the first forward), whatever the train/eval mode of this one."""
+        if (self.broadcast_buffers and self.require_forward_param_sync
+                and dist.get_world_size() > 1 and any(True for _ in self.module.buffers())):
+            self._sync_module_states(buffers_only=True)
         out = self.module(*inputs, **kwargs)
-        if is_grad_enabled() and self.require_backward_grad_sync:
+        sync = is_grad_enabled() and self.require_backward_grad_sync
+        self.__dict__["require_forward_param_sync"] = sync
+        if sync:
             outs = [t for t in _outputs(out, []) if t.requires_grad]
             unused = self._unused_parameters(outs) if self.find_unused_parameters else ()
             self.reducer.prepare(unused)

@@ -105,6 +105,15 @@ def test_bucket_all_reduces_start_during_backward():
         assert all(r["launched_after"]) and r["diff"] <= 1e-14, r
 
 
+def test_buffers_follow_rank_0_when_pytorch_syncs_them():
+    for r in results("buffers.py"):
+        assert r["init_weight"] == 0.0 and r["init_mean"] == 0.0, r      # rank 0's at construction
+        assert r["init_mean_value"] == 1.0, r
+        assert r["after_train"] > 0, r          # each rank's own batch updated its running stats
+        assert r["first_eval"] == 0.0, r        # re-broadcast before the first eval forward
+        assert r["second_eval"] > 0, r          # not after a forward under no_grad
+
+
 def test_no_sync_accumulation_equals_one_big_batch():
     for r in results("no_sync.py"):
         assert r["diff"] <= 1e-12, r
