@@ -206,6 +206,10 @@ LAYERS = [
                                                nn.Hardswish(), nn.Hardsigmoid(), nn.LogSigmoid(),
                                                nn.Softsign()), (2, 5)),
     ("ModuleList-ModuleDict", lambda: _Containers(), (2, 3)),
+    ("SyncBatchNorm", lambda: nn.SyncBatchNorm(3), (4, 3, 2)),  # one process: BatchNorm's statistics
+    ("UpsamplingNearest2d-Bilinear2d", lambda: nn.Sequential(nn.UpsamplingNearest2d(scale_factor=2),
+                                                             nn.UpsamplingBilinear2d(size=(5, 7))),
+     (2, 1, 2, 3)),
 ]
 
 
@@ -235,6 +239,15 @@ def test_losses_with_targets_pass_check_module():
     check_module(nn.NLLLoss, st.tuples(tensors(shape=(3, 4)), targets), max_examples=2)
     check_module(lambda: nn.SmoothL1Loss(reduction="none"), ((3, 2), (3, 2)), max_examples=2)
     check_module(lambda: nn.KLDivLoss(reduction="batchmean"), ((3, 2), (3, 2)), max_examples=2)
+    probabilities = tensors(shape=(3, 2), elements=st.floats(0.05, 0.95))
+    soft_targets = tensors(shape=(3, 2), elements=st.floats(0.0, 1.0), requires_grad=False)
+    check_module(lambda: nn.BCELoss(reduction="none"), st.tuples(probabilities, soft_targets),
+                 max_examples=2)
+    check_module(nn.BCEWithLogitsLoss, st.tuples(tensors(shape=(3, 2)), soft_targets), max_examples=2)
+    # |x − y| has a kink at x = y: the target sits between the input's grid points (k/256 + 1/1024)
+    apart = tensors(shape=(3, 2), unique=True).map(lambda t: t.detach() + 1 / 512)
+    check_module(lambda: nn.L1Loss(reduction="none"),
+                 st.tuples(tensors(shape=(3, 2), unique=True), apart), max_examples=2)
 
 
 def test_embedding_passes_and_its_padding_row_is_reported_as_gradient_free():
