@@ -305,3 +305,54 @@ def test_the_documented_ten_line_example_runs():
     ns = {}
     exec(compile(first, "verification.md", "exec"), ns)
     ns["test_glu"]()
+
+
+class BatchStatsInEval(nn.BatchNorm1d):
+    """Forgets self.training: normalises with the batch (and updates the running buffers) in eval."""
+
+    def forward(self, input):  # noqa: A002
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            True, self.momentum, self.eps)
+
+
+class SwappedMomentum(nn.BatchNorm1d):
+    """running ← momentum·running + (1 − momentum)·batch: the weights swapped."""
+
+    def forward(self, input):  # noqa: A002
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, 1 - self.momentum, self.eps)
+
+
+class ElementwiseDropout2d(nn.Dropout2d):
+    """Drops single elements instead of whole channel maps."""
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+
+class ScaledInEval(nn.Dropout):
+    """Inverted dropout in training, and the old test-time scaling by 1 − p on top in eval."""
+
+    def forward(self, x):
+        return F.dropout(x, self.p, True) if self.training else x * (1 - self.p)
+
+
+DOCUMENTED_BEHAVIOUR = [
+    (lambda: BatchStatsInEval(3), (4, 3), "eval mode: output is not (x − mean)/√(var + eps)·γ + β "
+                                           "with the running statistics"),
+    (lambda: SwappedMomentum(3), (4, 3), "running statistics are not (1 − momentum)·running + "
+                                         "momentum·batch (momentum=0.1"),
+    (lambda: ElementwiseDropout2d(0.5), (2, 3, 2, 2), "a channel map is partly zeroed"),
+    (lambda: ScaledInEval(0.5), (2, 3), "eval mode: output is not the input"),
+]
+
+
+@pytest.mark.parametrize("factory, shape, words", DOCUMENTED_BEHAVIOUR,
+                         ids=["bn-batch-stats-in-eval", "bn-momentum", "dropout2d-elementwise",
+                              "dropout-scaled-in-eval"])
+def test_dropout_and_batchnorm_that_break_their_documented_behaviour_fail_train_eval(factory, shape,
+                                                                                      words):
+    with pytest.raises(TrainEvalMismatch) as info:
+        check_module(factory, shape, max_examples=3)
+    assert info.value.check == "train_eval" and str(info.value).startswith("[train_eval]")
+    assert words in str(info.value), str(info.value)
