@@ -252,6 +252,18 @@ def test_losses_with_targets_pass_check_module():
                  st.tuples(tensors(shape=(3, 2), unique=True), apart), max_examples=2)
 
 
+def test_the_model_zoo_building_blocks_pass_check_module():
+    """The blocks the zoo's networks are made of (the networks themselves are too large for finite
+    differences: two forwards per parameter element)."""
+    from nn import models
+    from nn.models.resnet import PadShortcut
+
+    check_module(lambda: models.BasicBlock(2, 2), (2, 2, 3, 3), max_examples=2)
+    check_module(lambda: models.BasicBlock(2, 4, stride=2, downsample=PadShortcut(2, 4, 2)),
+                 (2, 2, 4, 4), max_examples=2)
+    check_module(lambda: models.InceptionBlock(2, 1, 1, 1, 1, 1, 1), (2, 2, 3, 3), max_examples=2)
+
+
 def test_embedding_passes_and_its_padding_row_is_reported_as_gradient_free():
     idx = tensors(shape=(2, 4), dtype=np.int64, elements=st.integers(0, 4))
     check_module(lambda: nn.Embedding(5, 3), idx, max_examples=2)
