@@ -315,7 +315,9 @@ def test_the_documented_ten_line_example_runs():
         pytest.skip("docs/ not shipped with this installation")
     with open(path, encoding="utf-8") as f:
         first = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
-    assert len([line for line in first.splitlines() if line.strip()]) <= 12
+    code = [line for line in first.splitlines()
+            if line.strip() and not line.strip().startswith(('"""', "#"))]
+    assert len(code) <= 10  # "checked in ten lines": code lines, the docstring aside
     ns = {}
     exec(compile(first, "verification.md", "exec"), ns)
     ns["test_glu"]()
