@@ -276,3 +276,38 @@ def test_builtin_ops_keep_every_invariant_including_second_derivatives(name):
     fn, specs = BUILTINS[name]
     ins = [tensors(shape=shape, unique=elements is None, elements=elements) for shape, elements in specs]
     check_function(fn, *ins, max_examples=3, double_backward=True)
+
+
+class DoublesInputInBackward(Cube):
+    """Right gradient, then scales its saved input in place (through the array, behind the
+    version counter's back)."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        out = g * 3 * x * x
+        a = x.numpy()
+        a *= 2
+        return out
+
+
+def test_an_input_changed_by_backward_is_reported_with_the_phase():
+    with pytest.raises(InputMutated) as info:
+        check_function(DoublesInputInBackward, tensors(shape=(2,), unique=True), max_examples=3,
+                       checks=["input_mutation"])
+    e = info.value
+    assert e.phase == "backward" and e.input == 0 and e.after == 2 * e.before
+    assert "backward changed input 0 in place" in str(e)
+
+
+def test_saved_values_that_survive_backward_are_reported(monkeypatch):
+    """The engine frees saved values after backward; were it not to (here: backward forced to
+    retain the graph), ``release`` names the node and the shapes it still holds."""
+    from engine.testing import function_checks
+
+    real = function_checks._backward
+    monkeypatch.setattr(function_checks, "_backward",
+                        lambda outs, targets, grads, **kw: real(outs, targets, grads, retain_graph=True))
+    with pytest.raises(SavedTensorsNotReleased, match=r"CubeBackward still holds saved values of "
+                                                      r"shapes \[\(2, 3\)\] after backward"):
+        check_function(Cube, tensors(shape=(2, 3)), max_examples=2, checks=["release"])
