@@ -351,3 +351,36 @@ def test_fit_with_worker_loader_matches_single_process():
         return h.history["loss"], _weights(model)
     (l0, w0), (l2, w2) = run(0), run(2)
     assert l0 == l2 and all(np.array_equal(w0[k], w2[k]) for k in w0)
+
+
+@pytest.mark.parametrize("checkpoint_first", [True, False])
+def test_exact_resume_with_early_stopping_after_the_checkpoint(tmp_path, checkpoint_first):
+    """Whatever the callback order, the checkpoint of epoch k holds EarlyStopping's state after
+    epoch k: resuming stops at the same epoch and restores the same weights as the straight run."""
+    seq = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9]                     # best at epoch 1, patience 2: stop at epoch 3
+
+    class Fake(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = seq[epoch]
+
+    def run(epochs, resume=None, ckpt=None):
+        gen = engine.Generator().manual_seed(11)
+        model, opt, train, _ = _setup(seed=5, gen=gen)
+        es = EarlyStopping(patience=2, restore_best_weights=True)
+        cbs = [ModelCheckpoint(ckpt)] if ckpt else []
+        cbs = [Fake(), *cbs, es] if checkpoint_first else [Fake(), es, *cbs]
+        if resume:
+            engine.manual_seed(999)
+            gen.manual_seed(12345)
+        h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs, callbacks=cbs,
+                progress=False, resume_from=resume)
+        return _weights(model), h, es
+
+    full_w, full_h, full_es = run(6)
+    assert full_h.epoch == [0, 1, 2, 3] and full_es.best_epoch == 1
+    path = str(tmp_path / "ck.npz")
+    run(2, ckpt=path)                                          # checkpoint after epoch 1 (the best so far)
+    w, h, es = run(6, resume=path, ckpt=str(tmp_path / "ck2.npz"))
+    assert h.epoch == full_h.epoch and es.best_epoch == full_es.best_epoch == 1
+    assert es.stopped_epoch == full_es.stopped_epoch == 3
+    assert all(np.array_equal(full_w[k], w[k]) for k in full_w)
