@@ -384,3 +384,31 @@ def test_exact_resume_with_early_stopping_after_the_checkpoint(tmp_path, checkpo
     assert h.epoch == full_h.epoch and es.best_epoch == full_es.best_epoch == 1
     assert es.stopped_epoch == full_es.stopped_epoch == 3
     assert all(np.array_equal(full_w[k], w[k]) for k in full_w)
+
+
+def test_early_stopping_restores_best_weights_at_the_end_and_baseline_like_keras():
+    """Keras 3: restore_best_weights also when training ran to the end; with a baseline, an
+    improving epoch never stops training but only one beating the baseline resets the wait."""
+    seq = [1.0, 0.5, 0.6, 0.55, 0.45, 0.44, 0.7]
+    snapshots = {}
+
+    class Fake(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = seq[epoch]
+            snapshots[epoch] = _weights(self.model)
+
+    model, opt, train, _ = _setup()
+    es = EarlyStopping(patience=5, restore_best_weights=True)
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=4, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2, 3] and es.stopped_epoch == 0 and es.best_epoch == 1
+    assert all(np.array_equal(snapshots[1][k], v) for k, v in _weights(model).items())
+    # baseline 0.3 is never beaten: the wait counts every epoch; epoch 2 does not improve and the
+    # wait (3) has reached patience 3
+    es = EarlyStopping(patience=3, baseline=0.3)
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=7, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2] and es.stopped_epoch == 2 and es.best_epoch == 1
+    # epochs 0-5 improve (no stop on an improving epoch although the wait passes patience), epoch 6 does not
+    es = EarlyStopping(patience=3, baseline=0.3)
+    seq[2:4] = [0.49, 0.48]
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=7, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2, 3, 4, 5, 6] and es.stopped_epoch == 6 and es.best_epoch == 5
