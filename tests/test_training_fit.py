@@ -412,3 +412,18 @@ def test_early_stopping_restores_best_weights_at_the_end_and_baseline_like_keras
     seq[2:4] = [0.49, 0.48]
     h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=7, callbacks=[Fake(), es], progress=False)
     assert h.epoch == [0, 1, 2, 3, 4, 5, 6] and es.stopped_epoch == 6 and es.best_epoch == 5
+
+
+def test_scheduler_interval_explicit_and_cyclic_per_batch():
+    model, opt, train, _ = _setup()
+    steps, kw = len(train), dict(loss_fn=nn.CrossEntropyLoss(), optimizer=opt, progress=False)
+    cyc = optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3)
+    fit(model, train, epochs=2, scheduler=cyc, **kw)
+    assert cyc.last_epoch == 2 * steps                                   # CyclicLR: per batch by default
+    step = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    lr0 = opt.param_groups[0]["lr"]
+    fit(model, train, epochs=2, scheduler=step, scheduler_interval="step", **kw)
+    assert step.last_epoch == 2 * steps and opt.param_groups[0]["lr"] == pytest.approx(lr0 * 0.5 ** (2 * steps))
+    oc = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    h = fit(model, train, epochs=3, scheduler=oc, scheduler_interval="epoch", **kw)
+    assert oc.last_epoch == 3 and len(set(h.history["lr"])) == 3          # once per epoch when asked
