@@ -155,9 +155,8 @@ class _Trainer:
             return
         states = _snapshot(self.callback_states())
         for path, state in written:
-            new = {**state, "extra": {**state["extra"], "callbacks": states}}
-            if _digest(new) != _digest(state):
-                write_state(path, new)
+            if _digest(states) != _digest(state["extra"]["callbacks"]):
+                write_state(path, {**state, "extra": {**state["extra"], "callbacks": states}})
 
     def resume(self, path):
         info = load_checkpoint(path, self.model, self.optimizer, self.scheduler, generators=self.generators)
