@@ -202,3 +202,14 @@ def test_flip_rotation_compose_lambda():
     engine.manual_seed(1)
     r2 = [transforms.RandomRotation(30)(a) for _ in range(5)]
     assert all(np.array_equal(x, y) for x, y in zip(r1, r2))
+
+
+def test_load_digits_tensor_datasets_match_the_digits_split():
+    from nn.data import TensorDataset, load_digits
+    train, test = load_digits()
+    for ds, split in ((train, datasets.Digits(train=True)), (test, datasets.Digits(train=False))):
+        assert isinstance(ds, TensorDataset)
+        x, y = ds.tensors
+        assert tuple(x.shape) == (len(split), 1, 8, 8) and x.dtype == np.float32
+        np.testing.assert_array_equal(x.numpy()[:, 0], split.data.numpy().astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(y.numpy(), split.targets.numpy())

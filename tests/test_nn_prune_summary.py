@@ -127,6 +127,9 @@ def test_remove_global_and_sparsity():
     (lambda: nn.models.lenet5(), (1, 1, 28, 28), 61706),
     (lambda: nn.models.resnet18(), (1, 3, 224, 224), 11689512),
     (lambda: nn.models.cifar_resnet(20), (2, 3, 32, 32), None),
+    (lambda: nn.models.alexnet(), (1, 3, 112, 112), 62378344),                # the adaptive pool takes 112x112
+    (lambda: nn.models.vgg11(batch_norm=True), (1, 3, 32, 32), 132868840),    # torchvision's vgg11_bn count
+    (lambda: nn.models.InceptionBlock(16, 8, 8, 16, 4, 8, 8), (1, 16, 8, 8), None),
 ])
 def test_summary_totals_equal_zoo_counts(factory, size, count):
     model = factory()
@@ -152,3 +155,12 @@ def test_summary_shapes_and_mult_adds_against_hand_count():
     assert summary(model, (1, 3, 5, 5)).trainable_params == 707
     with pytest.raises(ValueError, match="positive ints"):
         summary(model, (0, 3, 5, 5))
+
+
+def test_structured_pruning_refuses_a_one_dimensional_parameter_like_torch():
+    for prune_bias in (lambda m: prune.ln_structured(m, "bias", amount=1, n=2, dim=0),
+                       lambda m: prune.random_structured(m, "bias", amount=1, dim=0)):
+        m = nn.Linear(3, 4)
+        with pytest.raises(ValueError, match=r"multidimensional tensors.*\(4,\) with 1 dims"):
+            prune_bias(m)
+        assert not prune.is_pruned(m) and "bias" in dict(m.named_parameters())     # left untouched

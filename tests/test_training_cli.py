@@ -58,6 +58,13 @@ def test_cli_mnist_layout_and_errors(tmp_path):
              "--no-progress", "--out", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text())["checkpoint_predictions_identical"]
+    # Fashion-MNIST has MNIST's file names and layout: the same folder serves --dataset fashion-mnist
+    r = _run("--dataset", "fashion-mnist", "--data-dir", str(data), "--model", "mlp", "--epochs", "1",
+             "--no-lr-find", "--no-progress", "--out", str(tmp_path / "f"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / "f" / "metrics.json").read_text())
+    assert m["dataset"] == "fashion-mnist" and m["checkpoint_predictions_identical"]
+    assert r.stdout.startswith("fashion-mnist: 72 train / 8 val / 20 test images (28, 28)")
     bad = _run("--dataset", "mnist", "--data-dir", str(tmp_path / "nothere"), "--out", str(out), cwd=tmp_path)
     assert bad.returncode != 0 and "train-images-idx3-ubyte" in bad.stderr
     bad = _run("--dataset", "digits", "--model", "lenet5", "--out", str(out), cwd=tmp_path)

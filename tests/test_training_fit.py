@@ -351,3 +351,79 @@ def test_fit_with_worker_loader_matches_single_process():
         return h.history["loss"], _weights(model)
     (l0, w0), (l2, w2) = run(0), run(2)
     assert l0 == l2 and all(np.array_equal(w0[k], w2[k]) for k in w0)
+
+
+@pytest.mark.parametrize("checkpoint_first", [True, False])
+def test_exact_resume_with_early_stopping_after_the_checkpoint(tmp_path, checkpoint_first):
+    """Whatever the callback order, the checkpoint of epoch k holds EarlyStopping's state after
+    epoch k: resuming stops at the same epoch and restores the same weights as the straight run."""
+    seq = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9]                     # best at epoch 1, patience 2: stop at epoch 3
+
+    class Fake(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = seq[epoch]
+
+    def run(epochs, resume=None, ckpt=None):
+        gen = engine.Generator().manual_seed(11)
+        model, opt, train, _ = _setup(seed=5, gen=gen)
+        es = EarlyStopping(patience=2, restore_best_weights=True)
+        cbs = [ModelCheckpoint(ckpt)] if ckpt else []
+        cbs = [Fake(), *cbs, es] if checkpoint_first else [Fake(), es, *cbs]
+        if resume:
+            engine.manual_seed(999)
+            gen.manual_seed(12345)
+        h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=epochs, callbacks=cbs,
+                progress=False, resume_from=resume)
+        return _weights(model), h, es
+
+    full_w, full_h, full_es = run(6)
+    assert full_h.epoch == [0, 1, 2, 3] and full_es.best_epoch == 1
+    path = str(tmp_path / "ck.npz")
+    run(2, ckpt=path)                                          # checkpoint after epoch 1 (the best so far)
+    w, h, es = run(6, resume=path, ckpt=str(tmp_path / "ck2.npz"))
+    assert h.epoch == full_h.epoch and es.best_epoch == full_es.best_epoch == 1
+    assert es.stopped_epoch == full_es.stopped_epoch == 3
+    assert all(np.array_equal(full_w[k], w[k]) for k in full_w)
+
+
+def test_early_stopping_restores_best_weights_at_the_end_and_baseline_like_keras():
+    """Keras 3: restore_best_weights also when training ran to the end; with a baseline, an
+    improving epoch never stops training but only one beating the baseline resets the wait."""
+    seq = [1.0, 0.5, 0.6, 0.55, 0.45, 0.44, 0.7]
+    snapshots = {}
+
+    class Fake(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = seq[epoch]
+            snapshots[epoch] = _weights(self.model)
+
+    model, opt, train, _ = _setup()
+    es = EarlyStopping(patience=5, restore_best_weights=True)
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=4, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2, 3] and es.stopped_epoch == 0 and es.best_epoch == 1
+    assert all(np.array_equal(snapshots[1][k], v) for k, v in _weights(model).items())
+    # baseline 0.3 is never beaten: the wait counts every epoch; epoch 2 does not improve and the
+    # wait (3) has reached patience 3
+    es = EarlyStopping(patience=3, baseline=0.3)
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=7, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2] and es.stopped_epoch == 2 and es.best_epoch == 1
+    # epochs 0-5 improve (no stop on an improving epoch although the wait passes patience), epoch 6 does not
+    es = EarlyStopping(patience=3, baseline=0.3)
+    seq[2:4] = [0.49, 0.48]
+    h = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=7, callbacks=[Fake(), es], progress=False)
+    assert h.epoch == [0, 1, 2, 3, 4, 5, 6] and es.stopped_epoch == 6 and es.best_epoch == 5
+
+
+def test_scheduler_interval_explicit_and_cyclic_per_batch():
+    model, opt, train, _ = _setup()
+    steps, kw = len(train), dict(loss_fn=nn.CrossEntropyLoss(), optimizer=opt, progress=False)
+    cyc = optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3)
+    fit(model, train, epochs=2, scheduler=cyc, **kw)
+    assert cyc.last_epoch == 2 * steps                                   # CyclicLR: per batch by default
+    step = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    lr0 = opt.param_groups[0]["lr"]
+    fit(model, train, epochs=2, scheduler=step, scheduler_interval="step", **kw)
+    assert step.last_epoch == 2 * steps and opt.param_groups[0]["lr"] == pytest.approx(lr0 * 0.5 ** (2 * steps))
+    oc = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    h = fit(model, train, epochs=3, scheduler=oc, scheduler_interval="epoch", **kw)
+    assert oc.last_epoch == 3 and len(set(h.history["lr"])) == 3          # once per epoch when asked

@@ -73,9 +73,11 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs (Keras' rule: counted from the last improvement; never on the first epoch). With
-    ``restore_best_weights`` the weights of the best epoch are put back when it stops.
-    ``mode="auto"`` maximizes quantities named like accuracy and minimizes the rest."""
+    epochs (Keras 3's rule: counted from the last improvement; never on the first epoch nor on an
+    improving one; with ``baseline`` the count restarts only on improvements that also beat it).
+    With ``restore_best_weights`` the weights of the best epoch are put back when training ends,
+    whether it stopped early or not (Keras 3). ``mode="auto"`` maximizes quantities named like
+    accuracy and minimizes the rest."""
 
     def __init__(self, monitor="val_loss", mode="auto", patience=0, min_delta=0, restore_best_weights=False,
                  baseline=None, start_from_epoch=0):
@@ -95,6 +97,9 @@ class EarlyStopping(_Monitor):
         current = self._current(logs)
         if current is None or epoch < self.start_from_epoch:
             return
+        if self.restore_best_weights and self.best_weights is None:
+            # no improvement yet (e.g. a NaN loss): the current weights are the best so far (Keras)
+            self.best_weights, self.best_epoch = _snapshot(self.model.state_dict()), epoch
         self.wait += 1
         if self._improved(current, self.best):
             self.best, self.best_epoch = float(current), epoch
@@ -102,11 +107,13 @@ class EarlyStopping(_Monitor):
                 self.best_weights = _snapshot(self.model.state_dict())
             if self.baseline is None or self._improved(current, self.baseline):
                 self.wait = 0
-                return
+            return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch, self.stop_training = epoch, True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.load_state_dict({k: engine.Tensor(v) for k, v in self.best_weights.items()})
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict({k: engine.Tensor(v) for k, v in self.best_weights.items()})
 
     def state_dict(self):
         return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,

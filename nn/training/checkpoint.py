@@ -83,13 +83,23 @@ def set_rng_state(state, generators=()):
 def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, *, generators=(), **extra):
     """Write model, optimizer, scheduler, ``epoch``, RNG states and ``**extra`` (Tensors, arrays,
     numbers, strings, dicts/lists of them) to ``path`` atomically."""
-    state = {"format": FORMAT, "version": VERSION,
-             "model": model.state_dict(),
-             "optimizer": None if optimizer is None else optimizer.state_dict(),
-             "scheduler": None if scheduler is None else scheduler.state_dict(),
-             "epoch": None if epoch is None else int(epoch),
-             "rng": rng_state(generators),
-             "extra": extra}
+    write_state(path, training_state(model, optimizer, scheduler, epoch, generators, extra))
+
+
+def training_state(model, optimizer=None, scheduler=None, epoch=None, generators=(), extra=None) -> dict:
+    """What ``save_checkpoint`` writes (without the digest), taken now."""
+    return {"format": FORMAT, "version": VERSION,
+            "model": model.state_dict(),
+            "optimizer": None if optimizer is None else optimizer.state_dict(),
+            "scheduler": None if scheduler is None else scheduler.state_dict(),
+            "epoch": None if epoch is None else int(epoch),
+            "rng": rng_state(generators),
+            "extra": dict(extra or {})}
+
+
+def write_state(path, state) -> None:
+    """Write a ``training_state`` dict with its SHA-256 digest to ``path`` atomically."""
+    state = {k: v for k, v in state.items() if k != "digest"}
     state["digest"] = _digest(state)
     engine.save(state, path)
 

@@ -18,7 +18,7 @@ from engine.random import Generator
 
 from ..utils.clip_grad import clip_grad_norm_
 from .callbacks import Callback
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import _digest, _snapshot, load_checkpoint, training_state, write_state
 from .distributed import _is_main_process, _reduce_metrics
 from .history import History
 from .metrics import resolve
@@ -133,14 +133,30 @@ class _Trainer:
     def __init__(self, model, optimizer, scheduler, history, generators, callbacks, params):
         self.model, self.optimizer, self.scheduler, self.history = model, optimizer, scheduler, history
         self.generators, self.callbacks, self.params = generators, callbacks, params
+        self._written = []                       # (path, state) saved during the current epoch's end
 
     def callback_states(self):
         return {f"{i}:{type(cb).__name__}": cb.state_dict()
                 for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")}
 
     def save(self, path, epoch):
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, epoch, generators=self.generators,
-                        history=self.history.state_dict(), callbacks=self.callback_states())
+        state = _snapshot(training_state(self.model, self.optimizer, self.scheduler, epoch, self.generators,
+                                         {"history": self.history.state_dict(),
+                                          "callbacks": self.callback_states()}))
+        write_state(path, state)
+        self._written.append((path, state))
+
+    def end_epoch(self):
+        """Called once every callback's ``on_epoch_end`` has run: a checkpoint written by a callback
+        earlier in the list (e.g. ModelCheckpoint before EarlyStopping) is rewritten with the
+        callbacks' states as they are now, the rest of it (weights, optimizer, RNG...) as saved."""
+        written, self._written = self._written, []
+        if not written:
+            return
+        states = _snapshot(self.callback_states())
+        for path, state in written:
+            if _digest(states) != _digest(state["extra"]["callbacks"]):
+                write_state(path, {**state, "extra": {**state["extra"], "callbacks": states}})
 
     def resume(self, path):
         info = load_checkpoint(path, self.model, self.optimizer, self.scheduler, generators=self.generators)
@@ -254,6 +270,7 @@ def fit(model, train_loader, *, loss_fn, optimizer, epochs, val_loader=None, sch
                     scheduler.step()
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
+            trainer.end_epoch()
             if any(cb.stop_training for cb in callbacks):
                 break
         for cb in callbacks:

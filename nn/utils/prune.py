@@ -211,12 +211,19 @@ class RandomStructured(BasePruningMethod):
         self.amount, self.dim = amount, dim
 
     def compute_mask(self, t, default_mask):
+        _check_structured(t)
         dim = _check_dim(self.dim, t.ndim)
         n = t.shape[dim]
         k = _n_to_prune(self.amount, n)
         keep = np.ones(n, bool)
         keep[np.argsort(generator().random(n), kind="stable")[:k]] = False
         return _channel_mask(t, dim, keep, default_mask)
+
+
+def _check_structured(t):
+    if np.ndim(t) <= 1:
+        raise ValueError(f"Structured pruning can only be applied to multidimensional tensors. Found tensor of "
+                         f"shape {tuple(np.shape(t))} with {np.ndim(t)} dims")
 
 
 def _check_dim(dim, ndim):
@@ -251,6 +258,7 @@ class LnStructured(BasePruningMethod):
         self.amount, self.n, self.dim = amount, n, dim
 
     def compute_mask(self, t, default_mask):
+        _check_structured(t)
         dim = _check_dim(self.dim, t.ndim)
         norms = _norm(t, self.n, tuple(d for d in range(t.ndim) if d != dim))
         k = _n_to_prune(self.amount, t.shape[dim])
