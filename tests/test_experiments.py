@@ -53,6 +53,14 @@ def test_optimizers(out):
     assert saddle["SGD"] is None and saddle["Momentum"] is None
     assert saddle["Adam"] is not None and saddle["AdaGrad"] is not None
     assert r["surfaces"]["saddle"]["SGD"] > 0.5           # still near the saddle (f − f* = 1 there)
+    eight = {"SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW", "NAdam"}
+    assert set(r["net"]) == eight                         # all eight on the same net
+    assert set(r["paths"]) == {"ravine", "saddle", "rosenbrock"}
+    for surface, paths in r["paths"].items():             # every optimizer drawn on every surface
+        assert set(paths) == eight, surface
+        for name, path in paths.items():
+            pts = np.asarray(path, dtype=float)
+            assert len(pts) > 1 and np.abs(pts[-1] - pts[0]).max() > 0, (surface, name)
     for row in r["net"].values():
         assert math.isfinite(row["final train loss"])
     assert min(row["final train loss"] for row in r["net"].values()) < math.log(10)
@@ -75,6 +83,8 @@ def test_regularization(out):
     assert regs["L1"]["mean |w|"] < regs["none"]["mean |w|"]
     norms = {label: [p[2] for p in pts] for label, pts in r["weight_decay"].items()}
     assert norms["Adam + L2"][-1] < norms["Adam + L2"][0]   # the decay shrinks the weights
+    # same weight_decay, coupled vs decoupled: AdamW's decay (lr·λ per step) shrinks far less
+    assert norms["Adam + L2"][0] - norms["Adam + L2"][-1] > 3 * (norms["AdamW"][0] - norms["AdamW"][-1])
 
 
 def test_dropout(out):
@@ -109,7 +119,8 @@ def test_cli_rejects_unknown_name(capsys):
 
 
 def test_names_are_registered():
-    assert set(experiments.available()) <= set(experiments.EXPERIMENTS.values())
+    assert experiments.available() == list(experiments.EXPERIMENTS.values())   # `all` runs all fourteen
+    assert len(experiments.EXPERIMENTS) == 14
     with pytest.raises(ValueError, match="unknown experiment"):
         experiments.run("nope")
     assert np.all(np.diff(sorted(experiments.EXPERIMENTS)) == 1)
@@ -133,6 +144,8 @@ def test_ensembles(out):
 def test_lr_schedules(out):
     r = result("lr_schedules", out)
     rows = r["rows"]
+    assert {"fixed", "step (÷10 at 1/2, 3/4)", "exponential (→ 1 %)", "cyclical (triangular)",
+            "SGDR (cosine restarts)", "one-cycle"} <= set(rows)
     fixed = rows["fixed"]["val accuracy"]
     assert max(rows["one-cycle"]["val accuracy"], rows["cyclical (triangular)"]["val accuracy"]) > fixed
     lrs = r["lrs"]
