@@ -167,3 +167,30 @@ def test_pretraining(out):
     # gain is within noise (see docs/experiments.md); a fine-tuned encoder never breaks training
     assert min(r["curves"]["pretrained encoder + new head"]) > 0.3
 
+
+
+def test_data_dir_reads_mnist_idx_files(tmp_path, capsys):
+    """``--data-dir``: MNIST's four IDX files (raw or .gz) instead of the digits; a missing file
+    is named in the error."""
+    from nn.data import write_idx
+    from examples.experiments.common import load_data
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("t10k", 60)):
+        y = (np.arange(n) % 10).astype(np.uint8)
+        x = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+        for c in range(10):                                  # a bar whose row depends on the class
+            x[y == c, 2 * c:2 * c + 4, 4:24] = 255
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", x)
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte", y)
+    data = load_data(Config(data_dir=str(tmp_path)))
+    assert data.name == "MNIST" and data.image_shape == (1, 28, 28) and data.n_classes == 10
+    assert data.x_train.shape == (120, 784) and data.x_train.dtype == np.float32
+    assert data.x_train.min() >= 0 and data.x_train.max() == 1.0
+    np.testing.assert_array_equal(data.y_val, np.arange(60) % 10)
+    out = tmp_path / "out"                                   # the CNN experiment pools MNIST to 14×14
+    assert main(["depth", "--quick", "--data-dir", str(tmp_path), "--out", str(out)]) == 0
+    assert "data MNIST" in (out / "depth" / "results.md").read_text()
+    assert (out / "depth" / "figure.png").stat().st_size > 10_000
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        load_data(Config(data_dir=str(tmp_path)))
