@@ -151,8 +151,9 @@ def test_lr_schedules(out):
     lrs = r["lrs"]
     assert max(lrs["one-cycle"]) > 5 * lrs["one-cycle"][0]                 # warms up to the peak
     assert lrs["step (÷10 at 1/2, 3/4)"][-1] < 0.02 * lrs["fixed"][-1]
-    assert set(lrs["fixed"]) == {0.02}                                      # no scheduler touched it
-    assert lrs["exponential (→ 1 %)"][0] == 0.02
+    from examples.experiments.lr_schedules import BASE_LR
+    assert set(lrs["fixed"]) == {BASE_LR}                                   # no scheduler touched it
+    assert lrs["exponential (→ 1 %)"][0] == BASE_LR
     h = r["lr_history"]
     assert min(h["lr"]) <= r["lr_suggestion"] <= max(h["lr"])
     assert 0.5 <= r["momentum_suggestion"] <= 0.99
