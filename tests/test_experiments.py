@@ -109,7 +109,9 @@ def test_depth(out):
     r = result("depth", out)
     rows = r["rows"]
     deep = r["deep"]
-    assert rows[f"residual-{deep}"]["final train loss"] < rows[f"plain-{deep}"]["final train loss"]
+    # at equal depth the skip connections train clearly better (the degradation itself needs the
+    # full-size run: at quick size the shallow nets have not converged either)
+    assert rows[f"residual-{deep}"]["final train loss"] < 0.8 * rows[f"plain-{deep}"]["final train loss"]
 
 
 def test_cli_rejects_unknown_name(capsys):
