@@ -197,3 +197,23 @@ def test_data_dir_reads_mnist_idx_files(tmp_path, capsys):
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
         load_data(Config(data_dir=str(tmp_path)))
+
+
+def test_docs_show_every_experiment_with_its_committed_table():
+    """docs/experiments.md: one section per experiment with its figure, and its claim and measured
+    line equal to the committed table docs/experiments/NAME.md (so the text cannot drift from the
+    numbers; `make experiments-docs` refreshes the tables)."""
+    import re
+    root = Path(__file__).resolve().parent.parent / "docs"
+    text = (root / "experiments.md").read_text()
+    for name in experiments.EXPERIMENTS.values():
+        head = f"`python -m examples.experiments {name}` ·"
+        assert text.count(head) == 1, name
+        section = text[text.index(head):].split("\n## ", 1)[0]
+        assert f"![{name}](experiments/{name}.png)" in section and (root / "experiments" / f"{name}.png").is_file()
+        table = (root / "experiments" / f"{name}.md").read_text()
+        for doc_label, table_label in (("**Measured.** ", "Measured: "), ("**Lecture's claim.** ", "Lecture's claim: ")):
+            in_doc = re.search(re.escape(doc_label) + "(.*)", section).group(1).rstrip(".")
+            in_table = re.search("^" + re.escape(table_label) + "(.*)$", table, re.M).group(1).rstrip(".")
+            assert in_doc == in_table, (name, doc_label)
+        assert re.search(r"\*\*Verdict: [^*]+\.\*\*", section), name
