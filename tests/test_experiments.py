@@ -68,11 +68,13 @@ def test_optimizers(out):
 
 def test_landscape(out):
     r = result("landscape", out)
-    res = r["residual"]
-    assert res["val accuracy"] > r["plain"]["val accuracy"] + 0.1     # the skips let the deep net train
-    assert res["loss at θ*"] < res["interp. loss at α=0.5"]             # the trained end is the low end
-    # (the plain net barely trains at this depth, so comparing the shapes of the slices says little;
-    # docs/experiments.md reports the numbers)
+    plain, res = r["plain"], r["residual"]
+    for row in (plain, res):                       # both He-initialised nets train (chance is 0.1)
+        assert row["val accuracy"] > 0.2
+        assert row["loss at θ*"] < row["interp. loss at α=0.5"]          # the trained end is the low end
+    # the skips give the flatter basin: the slice rises less around the minimum
+    key = "mean loss on the slice / loss at θ*"
+    assert res[key] < 0.7 * plain[key]
 
 
 def test_regularization(out):
