@@ -4,10 +4,8 @@ small training loop over shuffled minibatches, evaluation, and the output files
 from __future__ import annotations
 
 import functools
-import gzip
 import importlib.util
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import numpy as np
 
 import engine
 import nn
+from nn.data import datasets
 
 
 @dataclass
@@ -62,29 +61,6 @@ class Data:
                     self.y_val[:n_val], self.image_shape, self.name)
 
 
-def _read_idx(path):
-    """An IDX file (raw or .gz) as an ndarray: magic 0x0000 type ndim, then big-endian dims."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
-    ndim = raw[3]
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: expected {int(np.prod(dims))} values for shape {dims}, found {body.size}")
-    return body.reshape(dims)
-
-
-def _find(data_dir, stem):
-    for name in (stem, stem + ".gz"):
-        path = Path(data_dir) / name
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"--data-dir {data_dir}: missing {stem}[.gz] (the MNIST IDX files)")
-
-
 @functools.lru_cache(maxsize=1)
 def _digits():
     """scikit-learn's bundled digits (1797 × 64, values 0..16) as (x / 16 float32, y int64), read
@@ -114,11 +90,9 @@ def _stratified_split(y, fraction, seed):
 def load_data(cfg, n_train=None, n_val=None):
     """The digits (sklearn's bundled 1797 8x8 images, a fixed stratified 75/25 split) or, with
     ``cfg.data_dir``, MNIST (train / t10k files). ``n_train``/``n_val`` cap the sizes."""
-    if cfg.data_dir:
-        xs = _read_idx(_find(cfg.data_dir, "train-images-idx3-ubyte"))
-        ys = _read_idx(_find(cfg.data_dir, "train-labels-idx1-ubyte"))
-        xv = _read_idx(_find(cfg.data_dir, "t10k-images-idx3-ubyte"))
-        yv = _read_idx(_find(cfg.data_dir, "t10k-labels-idx1-ubyte"))
+    if cfg.data_dir:             # nn.data.datasets.MNIST names a missing or corrupt file
+        train, test = datasets.MNIST(cfg.data_dir, train=True), datasets.MNIST(cfg.data_dir, train=False)
+        xs, ys, xv, yv = train.data.numpy(), train.targets.numpy(), test.data.numpy(), test.targets.numpy()
         flat = lambda a: (a.reshape(len(a), -1) / 255.0).astype(np.float32)  # noqa: E731
         data = Data(flat(xs), ys.astype(np.int64), flat(xv), yv.astype(np.int64), (1,) + xs.shape[1:], "MNIST")
     else:

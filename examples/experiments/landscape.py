@@ -33,9 +33,17 @@ class Block(nn.Module):
 
 
 def deep_mlp(n_in, n_out, width, blocks, residual):
-    """Linear(n_in, width) + ReLU, ``blocks`` two-layer blocks (with or without skips), head."""
-    return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(),
-                         *[Block(width, residual) for _ in range(blocks)], nn.Linear(width, n_out))
+    """Linear(n_in, width) + ReLU, ``blocks`` two-layer blocks (with or without skips), head;
+    He-initialised weights (``kaiming_normal_``, experiment 1's init for ReLU) and zero biases, so
+    that the plain net trains too (with PyTorch's default init its activations vanish at this
+    depth and its 'landscape' is flat at ln C)."""
+    model = nn.Sequential(nn.Linear(n_in, width), nn.ReLU(),
+                          *[Block(width, residual) for _ in range(blocks)], nn.Linear(width, n_out))
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return model
 
 
 def nonconvex_fraction(grid):
@@ -70,14 +78,12 @@ def run(cfg):
         grid = landscape_2d(model, loss_fn, batch, filter_normalized_direction(model, cfg.seed),
                             filter_normalized_direction(model, cfg.seed + 1), xs, xs)
         inside = line[(alphas >= 0) & (alphas <= 1)]
-        rise = float(np.max(np.maximum.accumulate(inside[::-1])[::-1] - inside))  # 0 when monotone
         center = grid[steps // 2, steps // 2]
         row = {"net": f"{label} ({2 * blocks + 2} Linear layers)", "val accuracy": hist["val_accuracy"][-1],
                "loss at θ*": float(center), "mean loss on the slice / loss at θ*": float(grid.mean() / center),
                "non-convex fraction of the slice": nonconvex_fraction(np.log(grid)),
                "largest rise along the line (0 = monotone)": max(0.0, float(np.max(np.diff(inside)))),
                "interp. loss at α=0.5": float(np.interp(0.5, alphas, line))}
-        del rise
         rows.append(row)
         results[label] = row
         axes[0].plot(alphas, line, marker="o", ms=3, label=label)
@@ -100,6 +106,6 @@ def run(cfg):
                f"{r['largest rise along the line (0 = monotone)']:.2g}; val accuracy plain "
                f"{p['val accuracy']:.3f}, residual {r['val accuracy']:.3f}")
     common.write_results(folder, TITLE, CLAIM,
-                         [(f"SGD(0.02, momentum 0.9), {epochs} epochs; slices on {steps}×{steps} grids over "
+                         [(f"He init, SGD(0.02, momentum 0.9), {epochs} epochs; slices on {steps}×{steps} grids over "
                            f"[−1, 1]², validation set", rows)], outcome, cfg, data.name)
     return {"outcome": outcome, **results}
