@@ -188,3 +188,37 @@ def test_strided_pointwise_conv_is_a_gemm_on_the_subsampled_input(stride, groups
     for got, ref in zip(K.conv2d_backward(gy, x, wt, stride=stride, groups=groups),
                         K.conv2d_backward_reference(gy, x, wt, stride=stride, groups=groups)):
         np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-11)
+
+
+def _run_with_assignment(pattern):
+    """A stand-in for ``_threads.run`` that hands the chunks to the workers in a fixed pattern
+    (serially): what a busy machine may do to the shared counter."""
+    def run(body, chunks, nworkers):
+        for i in range(chunks):
+            body(pattern(i, chunks, nworkers), i)
+    return run
+
+
+@pytest.mark.parametrize("path, shape, kw", [("im2col", (12, 6, 14, 14), dict(kernel=5)),
+                                             ("winograd", (12, 16, 8, 8), dict(kernel=3, padding=1))])
+def test_weight_gradient_bits_do_not_depend_on_which_thread_took_which_chunk(monkeypatch, path, shape, kw):
+    """Training is reproducible run to run on several threads: the weight gradient is summed
+    over chunks in chunk order, not per thread (per-thread partial sums changed the last bits
+    whenever the chunks fell to the threads differently; resumed LeNet runs then drifted)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((16, shape[1], kw["kernel"], kw["kernel"])).astype(np.float32)
+    pad = kw.get("padding", 0)
+    monkeypatch.setattr(_par, "parallel_worth", lambda *a, **k: True)
+    monkeypatch.setattr(_threads, "workers", lambda chunks: min(chunks, 3))
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)           # one sample per chunk: 12 chunks
+    monkeypatch.setattr(K.winograd, "CHUNK_BYTES", 1)
+    assert K._use_winograd(x, w, K._setup(x, w, 1, pad, 1, 1)[2], 1) == (path == "winograd")
+    gy = rng.standard_normal(K.conv2d_forward(x, w, padding=pad).shape).astype(np.float32)
+    results = []
+    for pattern in (lambda i, n, t: i % t, lambda i, n, t: i * t // n, lambda i, n, t: (i * 7 + 1) % t):
+        monkeypatch.setattr(_threads, "run", _run_with_assignment(pattern))
+        results.append(K.conv2d_backward(gy, x, w, padding=pad))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)

@@ -71,3 +71,12 @@ def run(body, chunks, nworkers):
                 pass
     if failed:
         raise failed[0]
+
+
+def sum_in_order(parts):
+    """``parts[0] + parts[1] + ...`` in chunk order, into ``parts[0]``: a reduction whose bits do
+    not depend on which thread happened to take which chunk (per-thread partial sums do)."""
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total

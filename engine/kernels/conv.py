@@ -390,7 +390,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     gy = np.ascontiguousarray(grad_out, dtype=x.dtype).reshape(n, groups, co // groups, ho * wo)
     wt = weight.reshape(groups, co // groups, kg).transpose(0, 2, 1)
     gx = np.empty((n, c, h, w), dtype=x.dtype) if need[0] else None
-    gws = [np.zeros((groups, co // groups, kg), dtype=x.dtype)] if need[1] else None
+    gw = np.zeros((groups, co // groups, kg), dtype=x.dtype) if need[1] else None
     if _is_pointwise(geo):
         if need[0]:
             if geo[2] == geo[3] == 1:
@@ -400,14 +400,13 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                 gx[:, :, ::geo[2], ::geo[3]] = _matmul(wt, gy).reshape(n, c, ho, wo)
         if need[1]:
             xs = _subsampled(x, geo).reshape(n, groups, kg, ho * wo)
-            gws[0] += _matmul(gy, xs.transpose(0, 1, 3, 2)).sum(axis=0)
+            gw += _matmul(gy, xs.transpose(0, 1, 3, 2)).sum(axis=0)
     elif need[0] or need[1]:
         spans, step, threads = _chunks(n, groups * kg * ho * wo * x.itemsize, 2 * co * kg * n * ho * wo)
         bufs = [np.empty(groups * kg * step * ho * wo, dtype=x.dtype) for _ in range(threads)]
         same, one = _is_same(x.shape, geo), threads > 1
         gxts = [np.empty((c, step, h, w), dtype=x.dtype) if same and need[0] else None for _ in range(threads)]
-        if need[1]:
-            gws += [np.zeros_like(gws[0]) for _ in range(threads - 1)]
+        parts = [None] * len(spans)  # grad_weight per chunk, summed in chunk order: same bits every run
 
         def chunk(worker, i):
             a, b = spans[i]
@@ -416,8 +415,8 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
             gyt = np.ascontiguousarray(gy[a:b].transpose(1, 2, 0, 3)).reshape(groups, co // groups, m * ho * wo)
             if need[1]:
                 _fill_cols(x[a:b], cols, geo, same, serial=one)
-                gws[worker] += _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1),
-                                       one_thread=one)
+                parts[i] = _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1),
+                                   one_thread=one)
             if need[0]:
                 _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo), one_thread=one)
                 if not _COL2IM_TIER.kernel_due():  # NumPy, same bits (see _par.Tier)
@@ -430,8 +429,10 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                     (_col2im[1] if one else _par.pick(_col2im, cols.size))(cols, gx[a:b], *geo)
 
         _threads.run(chunk, len(spans), threads)
+        if need[1]:
+            gw += _threads.sum_in_order(parts)
     gb = gy.sum(axis=(0, 3)).reshape(co) if need[2] else None
-    return gx, (sum(gws[1:], gws[0]).reshape(weight.shape) if need[1] else None), gb
+    return gx, (gw.reshape(weight.shape) if need[1] else None), gb
 
 
 # ----------------------------------------------------------------------------- reference twins

@@ -300,7 +300,7 @@ def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True
                          f"{(n, co, ho, wo)}")
     need = tuple(needs_input_grad) + (True,) * (3 - len(needs_input_grad))
     u_t = weight_transform(weight).transpose(0, 2, 1) if need[0] else None
-    du = [np.zeros((16, co, c), x.dtype) for _ in range(threads)] if need[1] else None
+    du = [None] * len(spans)  # per chunk, summed in chunk order: the same bits on every run
     gx = np.empty_like(x) if need[0] else None
     bufs = _Buffers(th * tw, x.dtype)
     ph, pw = padding
@@ -312,14 +312,14 @@ def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True
         _output_adjoint(gy[a:b], dms, th, tw)
         if need[1]:
             _input_transform(x[a:b], vs, ph, pw, th, tw)
-            du[worker] += _matmul(dm, v.transpose(0, 2, 1), one_thread=one)
+            du[i] = _matmul(dm, v.transpose(0, 2, 1), one_thread=one)
         if need[0]:
             _matmul(u_t, dm, out=v, one_thread=one)
             _input_adjoint(vs, gx[a:b], ph, pw, th, tw)
 
     if need[0] or need[1]:
         _threads.run(chunk, len(spans), threads)
-    gw = weight_transform_adjoint(sum(du[1:], du[0]), weight.shape).astype(x.dtype) if need[1] else None
+    gw = weight_transform_adjoint(_threads.sum_in_order(du), weight.shape).astype(x.dtype) if need[1] else None
     gb = gy.sum(axis=(0, 2, 3)) if need[2] else None
     return gx, gw, gb
 
