@@ -13,6 +13,7 @@ from . import dtypes
 from .device import CPU as _CPU
 from .function import apply_small as _small
 from .grad_mode import STATE
+from .ops import logic as _logic
 from .ops import NONDIFF_UFUNCS, PROPERTIES, TABLE, UFUNCS, Abs, Add, Div, Matmul, Mul, Neg, Pow, Sub
 from .ops._util import payload as _payload
 from .ops.indexing import getitem, payload_index
@@ -451,24 +452,24 @@ class Tensor(Variable):
     def __itruediv__(self, other):
         return self._inplace_or_rebind(Tensor.div_, Tensor.__truediv__, other)
 
-    # comparisons: bool tensors without gradient
+    # comparisons: bool tensors without gradient, computed in the promoted dtype (engine.ops.logic)
     def __lt__(self, other):
-        return Tensor._wrap(self._data < _payload(other))
+        return _logic.lt(self, other)
 
     def __le__(self, other):
-        return Tensor._wrap(self._data <= _payload(other))
+        return _logic.le(self, other)
 
     def __gt__(self, other):
-        return Tensor._wrap(self._data > _payload(other))
+        return _logic.gt(self, other)
 
     def __ge__(self, other):
-        return Tensor._wrap(self._data >= _payload(other))
+        return _logic.ge(self, other)
 
     def __eq__(self, other):
-        return Tensor._wrap(self._data == _payload(other))
+        return _logic.eq(self, other)
 
     def __ne__(self, other):
-        return Tensor._wrap(self._data != _payload(other))
+        return _logic.ne(self, other)
 
     def __invert__(self):
         return Tensor._wrap(~self._data)
