@@ -7,7 +7,7 @@ grad_mode → node → _backward → variable → function → ops → tensor �
 from . import dtypes
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,  # noqa: A004
                      promote_types, result_type,
-                     int32, int64, long, set_default_dtype, uint8)
+                     int, int32, int64, long, set_default_dtype, uint8)
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .node import Node
@@ -27,7 +27,9 @@ from . import accelerator, backends, cuda
 from .device import device
 from .upper import upper_package as _upper_package
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# the dtype aliases named like builtins (engine.int, engine.float, engine.bool) are attributes only:
+# ``from engine import *`` must not shadow int/float/bool
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("bool", "float", "int")]
 
 
 def __getattr__(name):

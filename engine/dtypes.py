@@ -14,6 +14,7 @@ int64 = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)  # noqa: A001  (engine.bool, as torch.bool)
 half, double, long = float16, float64, int64
+int = int32  # noqa: A001  (torch.int; builtins.int is _pyint below)
 float = float32  # noqa: A001
 
 _default_float = float32

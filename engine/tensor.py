@@ -13,6 +13,7 @@ from . import dtypes
 from .device import CPU as _CPU
 from .function import apply_small as _small
 from .grad_mode import STATE
+from .ops import logic as _logic
 from .ops import NONDIFF_UFUNCS, PROPERTIES, TABLE, UFUNCS, Abs, Add, Div, Matmul, Mul, Neg, Pow, Sub
 from .ops._util import payload as _payload
 from .ops.indexing import getitem, payload_index
@@ -21,6 +22,15 @@ from .variable import Variable
 
 _new = object.__new__
 _ndarray = np.ndarray
+
+
+def _check_broadcasts_to(name, arg, shape, target):
+    """An in-place method's ``arg`` of ``shape`` must broadcast to the edited tensor's ``target``
+    shape (the result cannot grow); else a RuntimeError naming both shapes."""
+    shape, target = tuple(shape), tuple(target)
+    if len(shape) > len(target) or any(s not in (1, t) for s, t in zip(shape[::-1], target[::-1])):
+        raise RuntimeError(f"{name}: {arg} of shape {shape} does not broadcast to the tensor's "
+                           f"shape {target}")
 
 
 class Tensor(Variable):
@@ -304,49 +314,74 @@ class Tensor(Variable):
         self._vc[0] += 1
         return self
 
+    def _arith_(self, name, ufunc, other, alpha=1):
+        """``self = ufunc(self, alpha · other)`` in place, by PyTorch's rules: ``other`` broadcasts
+        to self's shape, and the op's result type (``engine.result_type``; true division gives a
+        floating one) must not be of a higher category than self's dtype (no float into int)."""
+        o = _payload(other)
+        operand = o * alpha if alpha != 1 else o
+        out_dt = dtypes.result_type(self._data, o, alpha) if alpha != 1 else dtypes.result_type(self._data, o)
+        if name == "div_" and out_dt.kind not in "fc":
+            out_dt = dtypes.get_default_dtype()
+        if dtypes._category(out_dt) > dtypes._category(self._data.dtype):
+            raise RuntimeError(f"{name}: result type {out_dt} can't be cast to the desired output "
+                               f"type {self._data.dtype}")
+        _check_broadcasts_to(name, "other", np.shape(o), self._data.shape)
+        return self._inplace(lambda d: ufunc(d, operand, out=d, casting="unsafe"))
+
     def add_(self, other, alpha=1):
         """self += alpha · other (in place)."""
-        o = _payload(other)
-        return self._inplace(lambda d: np.add(d, o * alpha if alpha != 1 else o, out=d, casting="unsafe"))
+        return self._arith_("add_", np.add, other, alpha)
 
     def sub_(self, other, alpha=1):
         """self −= alpha · other (in place)."""
-        o = _payload(other)
-        return self._inplace(lambda d: np.subtract(d, o * alpha if alpha != 1 else o, out=d, casting="unsafe"))
+        return self._arith_("sub_", np.subtract, other, alpha)
 
     def mul_(self, other):
         """self *= other (in place)."""
-        o = _payload(other)
-        return self._inplace(lambda d: np.multiply(d, o, out=d, casting="unsafe"))
+        return self._arith_("mul_", np.multiply, other)
 
     def div_(self, other):
-        """self /= other (in place)."""
-        o = _payload(other)
-        return self._inplace(lambda d: np.divide(d, o, out=d, casting="unsafe"))
+        """self /= other (in place; an integer tensor cannot hold the quotient, as in PyTorch)."""
+        return self._arith_("div_", np.divide, other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        """Clamp in place."""
-        return self._inplace(lambda d: np.clip(d, min, max, out=d))
+        """Clamp in place; ``min``/``max`` are numbers or tensors broadcasting to self (one may be None)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must not be None")
+        lo, hi = _payload(min), _payload(max)
+        for arg, bound in (("min", lo), ("max", hi)):
+            _check_broadcasts_to("clamp_", arg, np.shape(bound), self._data.shape)
+        return self._inplace(lambda d: np.clip(d, lo, hi, out=d, casting="unsafe"))
 
     def fill_(self, value):
-        """Set every element to ``value`` (in place)."""
-        return self._inplace(lambda d: d.fill(_payload(value)))
+        """Set every element to ``value`` (a number or a 0-d tensor; in place)."""
+        v = _payload(value)
+        if np.ndim(v) != 0:
+            raise RuntimeError(f"fill_ only supports a number or a 0-dim value tensor, got a value "
+                               f"of shape {tuple(np.shape(v))}")
+        return self._inplace(lambda d: d.fill(v))
 
     def zero_(self):
         """Set every element to 0 (in place)."""
         return self._inplace(lambda d: d.fill(0))
 
     def copy_(self, src):
-        """Copy ``src`` into self (broadcasting, in place)."""
+        """Copy ``src`` into self (broadcasting, any dtype cast, in place)."""
         s = _payload(src)
+        _check_broadcasts_to("copy_", "src", np.shape(s), self._data.shape)
         return self._inplace(lambda d: np.copyto(d, s, casting="unsafe"))
 
     def uniform_(self, a=0.0, b=1.0):
-        """Fill with U(a, b) samples from the library's generator (in place)."""
+        """Fill with U(a, b) samples from the library's generator (in place; PyTorch's ``from``, ``to``)."""
+        if not a <= b:
+            raise RuntimeError(f"uniform_ expects from <= to, got from={a}, to={b}")
         return self._inplace(lambda d: d.__setitem__(..., generator().uniform(a, b, d.shape)))
 
     def normal_(self, mean=0.0, std=1.0):
         """Fill with N(mean, std²) samples from the library's generator (in place)."""
+        if not std >= 0:
+            raise RuntimeError(f"normal_ expects std >= 0, got std={std}")
         return self._inplace(lambda d: d.__setitem__(..., generator().normal(mean, std, d.shape)))
 
     def __setitem__(self, index, value):
@@ -417,24 +452,24 @@ class Tensor(Variable):
     def __itruediv__(self, other):
         return self._inplace_or_rebind(Tensor.div_, Tensor.__truediv__, other)
 
-    # comparisons: bool tensors without gradient
+    # comparisons: bool tensors without gradient, computed in the promoted dtype (engine.ops.logic)
     def __lt__(self, other):
-        return Tensor._wrap(self._data < _payload(other))
+        return _logic.lt(self, other)
 
     def __le__(self, other):
-        return Tensor._wrap(self._data <= _payload(other))
+        return _logic.le(self, other)
 
     def __gt__(self, other):
-        return Tensor._wrap(self._data > _payload(other))
+        return _logic.gt(self, other)
 
     def __ge__(self, other):
-        return Tensor._wrap(self._data >= _payload(other))
+        return _logic.ge(self, other)
 
     def __eq__(self, other):
-        return Tensor._wrap(self._data == _payload(other))
+        return _logic.eq(self, other)
 
     def __ne__(self, other):
-        return Tensor._wrap(self._data != _payload(other))
+        return _logic.ne(self, other)
 
     def __invert__(self):
         return Tensor._wrap(~self._data)

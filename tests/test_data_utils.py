@@ -25,6 +25,19 @@ def _batches(loader):
     return [tuple(np.asarray(t) for t in b) for b in loader]
 
 
+def test_torch_utils_data_resolves_as_an_attribute_after_import_engine():
+    """``import engine as torch`` then ``torch.utils.data.DataLoader`` (no import of its own), and
+    ``import engine`` alone loads no data module (a fresh interpreter)."""
+    import subprocess
+    import sys
+    code = ("import sys, engine as torch\n"
+            "print('engine.utils.data' in sys.modules)\n"
+            "print(torch.utils.data.DataLoader.__module__, torch.utils.data.TensorDataset.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(engine.__file__).parents[1])).stdout.split()
+    assert out == ["False", "engine.utils.data.dataloader", "TensorDataset"]
+
+
 def test_import_paths():
     import engine.utils.data as d
     assert engine.utils.data is d

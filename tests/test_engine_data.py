@@ -2,6 +2,8 @@
 neither records nor checks; ``Scalar.data`` stays a float."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import engine
 from engine import Scalar, Tensor
@@ -66,3 +68,88 @@ def test_scalar_data_stays_a_float():
     assert b.data == 5.0 and isinstance(b.data, float)
     a.data = 3
     assert a.data == 3.0 and isinstance(a.data, float)
+
+
+# -- the in-place methods of PyTorch's surface, on .data and on leaves under no_grad ------------
+INPLACE = {  # method, arguments, NumPy reference of the result
+    "add_": ((np.float32(0.5),), {"alpha": 2}, lambda a: a + 1.0),
+    "sub_": ((np.float32(0.25),), {}, lambda a: a - 0.25),
+    "mul_": ((-3.0,), {}, lambda a: a * -3.0),
+    "div_": ((4.0,), {}, lambda a: a / 4.0),
+    "zero_": ((), {}, lambda a: np.zeros_like(a)),
+    "fill_": ((1.5,), {}, lambda a: np.full_like(a, 1.5)),
+    "copy_": (("row",), {}, lambda a: np.broadcast_to(np.arange(a.shape[-1], dtype=a.dtype), a.shape)),
+    "clamp_": ((), {"min": -0.5, "max": 0.5}, lambda a: np.clip(a, -0.5, 0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+@pytest.mark.parametrize("through", ["data", "no_grad"])
+@settings(deadline=None, max_examples=10)
+@given(arr=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+                      elements=st.floats(-10, 10)))
+def test_inplace_methods_match_numpy_and_are_not_recorded(name, through, arr):
+    args, kwargs, ref = INPLACE[name]
+    args = tuple(Tensor(np.arange(arr.shape[-1], dtype=arr.dtype)) if a == "row" else a for a in args)
+    p = Tensor(arr.copy(), requires_grad=True)
+    y = (p * p).sum()                       # a graph built before the edit
+    version = p._version
+    if through == "data":
+        out = getattr(p.data, name)(*args, **kwargs)
+        assert p._version == version        # invisible to autograd, as PyTorch's .data
+    else:
+        with engine.no_grad():
+            out = getattr(p, name)(*args, **kwargs)
+        assert out is p
+    np.testing.assert_allclose(p.numpy(), ref(arr), rtol=1e-12)
+    assert p.grad_fn is None and p.is_leaf and out.grad_fn is None
+    if through == "data":
+        y.backward()                        # not version-checked: uses the edited storage
+        np.testing.assert_allclose(p.grad.numpy(), 2 * ref(arr), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, args, lo, hi", [("uniform_", (-2.0, 3.0), -2.0, 3.0),
+                                                ("normal_", (5.0, 0.0), 5.0, 5.0)])
+def test_random_inplace_methods_follow_the_seed(name, args, lo, hi):
+    p = Tensor(np.zeros((50, 4), np.float32), requires_grad=True)
+    engine.manual_seed(3)
+    getattr(p.data, name)(*args)
+    first = p.numpy().copy()
+    assert first.dtype == np.float32 and lo <= first.min() and first.max() <= hi
+    engine.manual_seed(3)
+    with engine.no_grad():
+        getattr(p, name)(*args)
+    np.testing.assert_array_equal(p.numpy(), first)
+    if lo < hi:
+        assert first.std() > 0.1 * (hi - lo)   # samples, not a constant fill
+
+
+def test_clamp_inplace_takes_tensor_bounds_like_clamp():
+    a = np.array([[-3.0, 0.2, 4.0], [1.0, -1.0, 0.0]])
+    lo, hi = np.array([-1.0, 0.5, 0.0]), np.array([2.0, 2.0, 3.0])
+    t = Tensor(a.copy())
+    t.clamp_(min=Tensor(lo), max=Tensor(hi))
+    np.testing.assert_array_equal(t.numpy(), np.minimum(np.maximum(a, lo), hi))
+    np.testing.assert_array_equal(t.numpy(), Tensor(a).clamp(Tensor(lo), Tensor(hi)).numpy())
+
+
+@pytest.mark.parametrize("make, call, words", [
+    (lambda: engine.tensor([1, 2, 3]), lambda t: t.div_(2), "float32 can't be cast to .*int64"),
+    (lambda: engine.tensor([1, 2, 3]), lambda t: t.add_(0.5), "float32 can't be cast to .*int64"),
+    (lambda: engine.tensor([1, 2, 3]), lambda t: t.sub_(engine.tensor(2.0)), "can't be cast to .*int64"),
+    (lambda: engine.tensor([1, 2, 3]), lambda t: t.mul_(np.ones(3)), "can't be cast to .*int64"),
+    (lambda: engine.tensor([True, False]), lambda t: t.add_(1), "int64 can't be cast to .*bool"),
+    (lambda: engine.ones(2), lambda t: t.add_(engine.ones(2, 2)), r"\(2, 2\).*\(2,\)"),
+    (lambda: engine.ones(2), lambda t: t.copy_(engine.ones(3)), r"\(3,\).*\(2,\)"),
+    (lambda: engine.ones(2), lambda t: t.clamp_(), "min and max"),
+    (lambda: engine.ones(2), lambda t: t.fill_(engine.ones(2)), "0-dim"),
+    (lambda: engine.ones(2), lambda t: t.normal_(0.0, -1.0), "std"),
+    (lambda: engine.ones(2), lambda t: t.uniform_(3.0, 2.0), "from"),
+])
+def test_bad_inplace_calls_say_what_is_wrong_and_change_nothing(make, call, words):
+    t = make()
+    before = t.numpy().copy()
+    with pytest.raises((RuntimeError, ValueError), match=words):
+        call(t)
+    np.testing.assert_array_equal(t.numpy(), before)
+    assert t._version == 0

@@ -410,3 +410,23 @@ def test_grad_fn_names_and_next_functions():
     (e, nr), none = y.grad_fn.next_functions
     assert e.name() == "ExpBackward" and nr == 0 and none is None
     assert e.next_functions == ((x, -1),)
+
+
+def test_autograd_backward_of_several_roots_accumulates_their_weighted_sum():
+    """torch.autograd.backward([y1, y2], [g1, g2]): the leaves get J1ᵀg1 + J2ᵀg2 (NumPy reference);
+    ``inputs=`` limits which leaves receive it; gradients accumulate onto existing ones."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    g1, g2 = rng.standard_normal((3, 2)), np.float64(rng.standard_normal())
+    x, w = Tensor(a.copy(), requires_grad=True), Tensor(b.copy(), requires_grad=True)
+    y1, y2 = x * w, (x.tanh() ** 2).sum()
+    engine.autograd.backward([y1, y2], [Tensor(g1), Tensor(g2)])
+    dx = g1 * b + g2 * 2 * np.tanh(a) * (1 - np.tanh(a) ** 2)
+    np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), (g1 * a).sum(0), rtol=1e-12)
+    x2, w2 = Tensor(a.copy(), requires_grad=True), Tensor(b.copy(), requires_grad=True)
+    engine.autograd.backward((x2 * w2).sum(), inputs=[w2])
+    assert x2.grad is None
+    np.testing.assert_allclose(w2.grad.numpy(), a.sum(0), rtol=1e-12)
+    engine.autograd.backward((x2 * w2).sum(), inputs=[w2])
+    np.testing.assert_allclose(w2.grad.numpy(), 2 * a.sum(0), rtol=1e-12)

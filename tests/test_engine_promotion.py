@@ -128,6 +128,65 @@ def test_promotion_table_against_pytorch(op):
     assert checked > 50
 
 
+CMPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "eq": lambda a, b: a.eq(b), "lt": lambda a, b: a.lt(b), "ge": lambda a, b: a.ge(b)}
+
+
+def _cmp_operand(kind, dtype, lib):
+    """Values where the compute dtype shows: 0.1 is not the same number in float32 and float64."""
+    if kind == "number":
+        return {B: True, I64: 2, F64: 0.1}[dtype]
+    base = {B: np.array([True, False]), I32: np.array([0, 2], I32), I64: np.array([0, 2]),
+            F32: np.array([0.1, 2.0], F32), F64: np.array([0.1, 2.0])}[dtype]
+    arr = np.asarray(base[0] if kind == "zero_dim" else base, dtype=dtype)
+    if lib == "engine":
+        return Tensor(arr)
+    return lib.from_numpy(np.array(arr))
+
+
+@pytest.mark.parametrize("cmp", sorted(CMPS))
+def test_comparison_table_against_pytorch(cmp):
+    """Comparisons compute in the promoted dtype (float32 tensor == 0-d float64 tensor compares in
+    float32), over dtype pairs x (tensor, 0-d tensor, number) on either side, values and dtype."""
+    torch_mod = pytest.importorskip("torch")
+    f, checked = CMPS[cmp], 0
+    for da in (B, I32, I64, F32, F64):
+        for db in (B, I32, I64, F32, F64):
+            for ka in KINDS:
+                for kb in KINDS:
+                    if "number" in (ka, kb) and (ka == kb or {ka: da, kb: db}["number"] not in (B, I64, F64)):
+                        continue  # one Python number per category, and never two
+                    if ka == "number" and cmp in ("eq", "lt", "ge"):
+                        continue  # methods need a tensor on the left
+                    ref = f(_cmp_operand(ka, da, torch_mod), _cmp_operand(kb, db, torch_mod))
+                    ours = f(_cmp_operand(ka, da, "engine"), _cmp_operand(kb, db, "engine"))
+                    assert ours.dtype == np.bool_
+                    np.testing.assert_array_equal(ours.numpy(), ref.numpy(), err_msg=str((cmp, da, ka, db, kb)))
+                    checked += 1
+    assert checked >= 120
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_promotion_table_with_a_number_on_the_left(op):
+    torch_mod = pytest.importorskip("torch")
+    checked = 0
+    for da in (B, I64, F64):
+        for db in DTYPES:
+            for kb in ("tensor", "zero_dim"):
+                try:
+                    ref = OPS[op](_operand("number", da, torch_mod), _operand(kb, db, torch_mod))
+                except RuntimeError:
+                    continue
+                if op == "**" and da is B and db is B:
+                    continue
+                ours = OPS[op](_operand("number", da, "engine"), _operand(kb, db, "engine"))
+                assert str(ours.dtype) == str(ref.dtype).replace("torch.", ""), (op, da, db, kb)
+                np.testing.assert_allclose(ours.numpy().astype(float), ref.numpy().astype(float), rtol=1e-6)
+                checked += 1
+    assert checked >= 15
+
+
 @pytest.mark.parametrize("cmp", ["<", "==", ">="])
 def test_comparisons_across_dtypes_return_bool(cmp):
     f = {"<": lambda a, b: a < b, "==": lambda a, b: a == b, ">=": lambda a, b: a >= b}[cmp]

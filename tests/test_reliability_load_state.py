@@ -126,6 +126,23 @@ def test_optimizer_load_state_dict_changes_nothing_on_failure(kind, corrupt):
     assert opt.param_groups[0]["lr"] != 123.0
 
 
+@pytest.mark.parametrize("kind", ["adam", "rmsprop"])
+def test_optimizer_load_state_dict_names_every_bad_entry_at_once(kind):
+    """Several bad entries of different kinds (shape, string, complex dtype): one error naming all."""
+    _, opt = trained_optimizer(kind)
+    sd = copy.deepcopy(opt.state_dict())
+    names = [n for n in sd["state"][0] if n != "step"]
+    sd["state"][0][names[0]] = np.zeros(7)
+    sd["state"][2][names[-1]] = "zeros"
+    sd["state"][3][names[0]] = np.zeros(np.shape(sd["state"][3][names[0]]), np.complex64)
+    before = opt_snapshot(opt)
+    with pytest.raises((ValueError, TypeError)) as err:
+        opt.load_state_dict(sd)
+    for where in (f"state[0][{names[0]!r}]", f"state[2][{names[-1]!r}]", f"state[3][{names[0]!r}]"):
+        assert where in str(err.value), (where, str(err.value))
+    same(opt_snapshot(opt), before)
+
+
 @pytest.mark.parametrize("bad", [None, [], {"state": {}}, {"state": [], "param_groups": []},
                                  {"state": {}, "param_groups": [{"lr": 1}]}, {"state": {}, "param_groups": "x"}])
 def test_optimizer_load_state_dict_rejects_malformed_dicts(bad):

@@ -175,6 +175,10 @@ def test_module_to_casts_parameters_and_buffers_in_place():
     assert all(p.dtype == np.float16 for p in model.parameters())
     model.to(engine.zeros(1, dtype=engine.float32))
     assert all(p.dtype == np.float32 for p in model.parameters())
+    model.double()
+    assert model.float() is model
+    assert all(v.dtype == np.float32 for k, v in model.state_dict().items() if "num_batches" not in k)
+    assert model.state_dict()["1.num_batches_tracked"].dtype == np.int64
 
 
 @pytest.mark.parametrize("args, exc, words", [

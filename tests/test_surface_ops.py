@@ -395,3 +395,27 @@ def test_format_index_len_iter_and_casts():
         np.float16, np.int64, np.int32, np.bool_)
     g = leaf(np.arange(6.0))
     assert engine.gradcheck(lambda t: t.reshape_as(engine.ones(2, 3)) * 2, [g])
+
+
+def test_view_as_type_as_expand_as_match_numpy_and_gradcheck():
+    a = np.arange(6.0).reshape(2, 3) / 7
+    x = leaf(a)
+    np.testing.assert_array_equal(x.view_as(engine.ones(3, 2)).numpy(), a.reshape(3, 2))
+    np.testing.assert_array_equal(x.expand_as(engine.ones(4, 2, 3)).numpy(), np.broadcast_to(a, (4, 2, 3)))
+    y = x.type_as(engine.ones(1, dtype=engine.float32))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.numpy(), a.astype(np.float32))
+    assert engine.gradcheck(lambda t: t.view_as(engine.ones(3, 2)) ** 2, [x])
+    assert engine.gradcheck(lambda t: t.expand_as(engine.ones(4, 2, 3)) * t, [x])
+    assert engine.gradcheck(lambda t: t.type_as(engine.ones(1, dtype=engine.float64)) ** 3, [x])
+
+
+def test_numel_and_int_dtype_exist_as_in_torch():
+    x = engine.zeros(2, 3, 4)
+    assert engine.numel(x) == x.numel() == 24 and isinstance(engine.numel(x), int)
+    assert engine.numel(engine.tensor(5.0)) == 1 and engine.numel(engine.zeros(0, 3)) == 0
+    assert engine.int == np.int32 and engine.ones(2, dtype=engine.int).dtype == np.int32
+    assert engine.numel([[1, 2, 3]]) == 3   # functional forms take array-likes (engine.functional)
+    namespace = {}
+    exec("from engine import *", namespace)
+    assert "int" not in namespace and "float" not in namespace and "numel" in namespace

@@ -42,7 +42,7 @@ from .reduction import AMax, LogSumExp, MaxDim, Mean, Std, Sum, Var
 from .reduction_forms import (MaxResult, amax, amin, argmax, argmin, logsumexp, max, mean, min, std,
                               sum, var)
 from .selection import Clamp, Maximum, Minimum, Where, clamp, where, where_method
-from .shape import (Expand, Permute, Reshape, T, expand, expand_as, flatten, mT, permute, reshape,
+from .shape import (Expand, Permute, Reshape, T, expand, expand_as, flatten, mT, numel, permute, reshape,
                     squeeze, transpose, unsqueeze, view_as)
 from .softmax import LogSoftmax, Softmax, log_softmax, softmax
 from .erf import Erf
@@ -169,6 +169,7 @@ TABLE = (
     Op("transpose", transpose, aliases=("swapaxes",)),
     Op("expand", expand),
     Op("expand_as", expand_as, function=False),
+    Op("numel", numel, method=False),
     # joining and padding (functions only)
     Op("cat", cat, method=False, aliases=("concatenate", "concat"), convert="sequence"),
     Op("stack", stack, method=False, convert="sequence"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import promote_pair
 from ..function import Variable
 from ._util import normalize_dims
 
@@ -13,8 +14,13 @@ def _arr(x):
 
 
 def _compare(fn, name, input, other):  # noqa: A002
-
+    """``fn(input, other)`` computed in PyTorch's promoted dtype (``engine.result_type``: a float32
+    tensor compares with a 0-d float64 tensor in float32), as a bool tensor of input's class."""
     a, b = _arr(input), _arr(other)
+    try:
+        a, b = promote_pair(a, b)
+    except TypeError:
+        pass  # not numbers (a list, None): NumPy's own comparison
     try:
         return input._wrap(np.asarray(fn(a, b)))
     except ValueError:

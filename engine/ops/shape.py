@@ -160,3 +160,8 @@ def T(input):
 def mT(input):
     """The last two dims swapped."""
     return transpose(input, -2, -1)
+
+
+def numel(input) -> int:  # noqa: A002
+    """The number of elements of ``input`` (``torch.numel``; the method is ``Tensor.numel``)."""
+    return int(np.prod(input.shape, dtype=np.int64))
