@@ -42,6 +42,22 @@ def test_cli_digits_tiny(tmp_path):
     assert m2["epochs_run"] == 2 and m2["val_accuracy"] == m["val_accuracy"] and m2["seconds_per_epoch"] == []
     assert m2["test_accuracy"] == m["test_accuracy"]
 
+def test_cli_patience_keeps_the_resumable_checkpoint_and_writes_the_best_weights(tmp_path):
+    """With --patience the restored best weights go to best.npz (predictions checked against it);
+    checkpoint.npz stays the last epoch's full state, so resuming from it keeps the history."""
+    out = tmp_path / "out"
+    args = ("--dataset", "digits", "--model", "mlp", "--epochs", "3", "--limit", "200", "--no-lr-find",
+            "--no-progress", "--patience", "5", "--out", str(out))
+    r = _run(*args, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["checkpoint_predictions_identical"] and "best.npz" in r.stdout
+    r2 = _run(*args, "--resume", str(out / "checkpoint.npz"), cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    m2 = json.loads((out / "metrics.json").read_text())
+    assert m2["epochs_run"] == 3 and m2["val_accuracy"] == m["val_accuracy"] and m2["seconds_per_epoch"] == []
+
+
 def test_cli_mnist_layout_and_errors(tmp_path):
     rng = np.random.default_rng(0)
     data = tmp_path / "mnist"

@@ -188,13 +188,12 @@ def main(argv=None):
     test_metrics = evaluate(model, test_loader, loss_fn)
     # reload the checkpoint into a fresh model: its predictions must be identical
     fresh = build_model(model_name, image_size)
-    ckpt = os.path.join(args.out, "checkpoint.npz")
-    if args.patience is None:
-        load_checkpoint(ckpt, fresh)
-    else:                                    # early stopping may have restored earlier weights
+    ckpt = os.path.join(args.out, "checkpoint.npz")      # the last epoch's, resumable (history included)
+    if args.patience is not None:            # early stopping restored the best weights: they go next to it
         from .checkpoint import save_checkpoint
-        save_checkpoint(ckpt, model, opt, sched, epoch=history.epoch[-1])
-        load_checkpoint(ckpt, fresh)
+        ckpt = os.path.join(args.out, "best.npz")
+        save_checkpoint(ckpt, model, epoch=history.epoch[-1])
+    load_checkpoint(ckpt, fresh)
     same = np.array_equal(np.asarray(predict(model, test_loader)), np.asarray(predict(fresh, test_loader)))
     import viz
     viz.plots.plot_history(history, path=os.path.join(args.out, "history.png"), metrics=["loss", "accuracy"])
@@ -210,7 +209,8 @@ def main(argv=None):
     print(f"test accuracy {100 * test_metrics['accuracy']:.2f}% (loss {test_metrics['loss']:.4f}); "
           f"{np.mean(times) if times else 0:.2f} s/epoch, {metrics['total_seconds']:.1f} s total")
     files = ["history.png"] + (["lr_finder.png"] if os.path.exists(os.path.join(args.out, "lr_finder.png")) else []) + \
-        [os.path.basename(graph), "checkpoint.npz", "history.csv", "metrics.json"]
+        [os.path.basename(graph), "checkpoint.npz"] + (["best.npz"] if args.patience is not None else []) + \
+        ["history.csv", "metrics.json"]
     print(f"wrote {', '.join(os.path.join(args.out, f) for f in files)}; checkpoint reloaded: predictions "
           f"{'identical' if same else 'DIFFERENT'}")
     if not same:
