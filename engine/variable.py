@@ -148,6 +148,9 @@ def root_gradients(outputs, grad_outputs, create_graph, what, name):
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is not None and isinstance(out._data, np.ndarray) and not isinstance(g, (Variable, np.ndarray)):
+            raise TypeError(f"{what}: element {i} of {name} must be a Tensor or None, got {type(g).__name__} "
+                            "(as PyTorch; an ndarray is accepted too)")
         seed = out._seed_gradient(g)
         if create_graph and not isinstance(seed, Variable):
             seed = out._value_cls._wrap(seed)

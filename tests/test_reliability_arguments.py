@@ -152,6 +152,8 @@ def _leaf_and_loss():
     (lambda x, y: engine.grad(y, x, grad_outputs=5), "grad: grad_outputs must be a Tensor"),
     (lambda x, y: engine.autograd.backward(y, grad_tensors=5), "backward: grad_tensors must be a Tensor"),
     (lambda x, y: engine.autograd.backward("y"), "backward: tensors must be a Tensor"),
+    (lambda x, y: engine.grad([y], [x], grad_outputs=[1.0]), "grad: element 0 of grad_outputs must be a Tensor or None, got float"),
+    (lambda x, y: y.backward(2), "backward: element 0 of grad_tensors must be a Tensor or None, got int"),
     (lambda x, y: y.backward(inputs=[x, 3]), "backward: element 1 of inputs must be a Tensor, got int"),
 ])
 def test_autograd_entry_points_name_a_non_tensor_argument(call, match):
