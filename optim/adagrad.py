@@ -56,15 +56,16 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            for p in group["params"]:
-                self._init_state(p, group)
+        for group in self.param_groups:   # torch fills every group's sums with the argument's value,
+            for p in group["params"]:     # whatever a group's own initial_accumulator_value says
+                self._init_state(p, initial_accumulator_value)
 
-    def _init_state(self, p, group):
+    def _init_state(self, p, initial):
+        """``p``'s state, created (step 0, sum filled with ``initial``) if it has none yet."""
         st = self.state[p]
         if "sum" not in st:
             st["step"] = 0.0
-            st["sum"] = np.full(p._data.shape, group["initial_accumulator_value"], dtype=p._data.dtype)
+            st["sum"] = np.full(p._data.shape, initial, dtype=p._data.dtype)
         return st
 
     def _step_group(self, gi, group):
@@ -72,7 +73,7 @@ class Adagrad(Optimizer):
             arrays, write_back = self._arrays(params)
             sums, clrs = [], []
             for p in params:
-                st = self._init_state(p, group)
+                st = self._init_state(p, group["initial_accumulator_value"])  # added by add_param_group
                 st["step"] += 1
                 clrs.append(group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"]))
                 sums.append(st["sum"])

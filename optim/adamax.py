@@ -19,7 +19,7 @@ class Adamax(Optimizer):
         _check(eps, "epsilon value")
         _check_betas(betas)
         _check(weight_decay, "weight_decay value")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)

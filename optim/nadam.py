@@ -73,7 +73,7 @@ class NAdam(Optimizer):
         _check_betas(betas)
         _check(weight_decay, "weight_decay value")
         _check(momentum_decay, "momentum_decay value")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable)

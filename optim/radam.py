@@ -26,7 +26,7 @@ class RAdam(Optimizer):
         _check(eps, "epsilon value")
         _check_betas(betas)
         _check(weight_decay, "weight_decay value")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
                         maximize=maximize, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
