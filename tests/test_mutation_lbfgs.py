@@ -21,7 +21,7 @@ import optim  # noqa: E402
 from optim.lbfgs import cubic_minimum, strong_wolfe  # noqa: E402
 
 N = 6
-SHAPES = [(3,), (2,), (1,), (1, 2)]     # the (2,) parameter gets no gradient (grad None)
+SHAPES = [(3,), (2,), (1,), (2, 1)]     # the (2,) parameter gets no gradient (grad None)
 USED = [0, 2, 3]
 
 
@@ -191,12 +191,16 @@ CASES = [
     dict(max_iter=11, line_search_fn="strong_wolfe", tolerance_change=1e-3),
     dict(max_iter=5, tolerance_grad=1e-2, line_search_fn="strong_wolfe"),
     dict(max_iter=1),
+    dict(lr=0.5, max_iter=12, tolerance_change=1e-3),                      # the |d·t| exit, t ≠ 1
+    dict(lr=10.0, max_eval=1, line_search_fn="strong_wolfe"),              # no trial left: t = 0 or t
 ]
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
 @pytest.mark.parametrize("kw", CASES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")
 def test_steps_equal_torch(name, kw):
+    if name == "smooth_abs" and kw.get("lr") == 0.5 and "line_search_fn" not in kw:
+        pytest.skip("fixed steps of 0.5 on the near-kink blow up (|x| ~ 1e3 in 12 iterations): rounding decides")
     compare(PROBLEMS[name], X0[name], steps=2, **kw)
 
 
@@ -401,3 +405,68 @@ def test_errors_equal_torch():
         optim.LBFGS([engine.zeros(2, requires_grad=True)]).step()
     with pytest.raises(RuntimeError, match="strong_wolfe"):
         optim.LBFGS([engine.zeros(2, requires_grad=True)], line_search_fn="backtracking")
+
+
+def test_the_generic_per_group_step_is_refused():
+    """Optimizer.step's per-group path (reached only by bypassing LBFGS.step) needs the closure loop."""
+    opt = optim.LBFGS([engine.zeros(2, requires_grad=True)])
+    with pytest.raises(RuntimeError, match="^LBFGS needs a closure: optimizer.step\\(closure\\)$"):
+        optim.Optimizer.step(opt)
+
+
+# -- strong_wolfe along a line, on 1-d families built to reach every branch, against torch ---------------
+def line_functions(rng):
+    """A descent direction: φ'(0) < 0 (as L-BFGS guarantees before it searches)."""
+    while True:
+        phi, dphi = _line_function(rng)
+        if dphi(0.0) < -1e-3:
+            return phi, dphi
+
+
+def _line_function(rng):
+    """(φ, φ') with φ'(0) < 0: quartics, smoothed kinks, steep walls, ripples, |t − a|^p, each plus
+    0.05·t² (no piece is so nearly linear that the cubic's discriminant, ~0, is left to rounding)."""
+    kind = int(rng.integers(0, 5))
+    if kind == 0:
+        c2, c3 = rng.uniform(-3, 3, 2)
+        c4 = rng.uniform(0.01, 2)
+        phi, dphi = (lambda t: -t + c2 * t * t + c3 * t ** 3 + c4 * t ** 4,
+                     lambda t: -1 + 2 * c2 * t + 3 * c3 * t * t + 4 * c4 * t ** 3)
+    elif kind == 1:
+        a, e = 10 ** rng.uniform(-1, 1), 10.0 ** rng.uniform(-14, -2)
+        phi, dphi = lambda t: math.sqrt((t - a) ** 2 + e), lambda t: (t - a) / math.sqrt((t - a) ** 2 + e)
+    elif kind == 2:
+        a, k = rng.uniform(0.1, 3), 10 ** rng.uniform(0, 2)
+        phi, dphi = (lambda t: -t + math.exp(min(k * (t - a), 40)), lambda t: -1 + k * math.exp(min(k * (t - a), 40)))
+    elif kind == 3:
+        w, s = rng.uniform(0.5, 8), rng.uniform(0.01, 1)
+        phi, dphi = (lambda t: -t + s * t * t + 0.3 * math.sin(w * t), lambda t: -1 + 2 * s * t + 0.3 * w * math.cos(w * t))
+    else:
+        a, p = rng.uniform(0.2, 3), rng.uniform(1.05, 4)
+        phi, dphi = lambda t: abs(t - a) ** p, lambda t: p * abs(t - a) ** (p - 1) * np.sign(t - a)
+    return lambda t: phi(t) + 0.05 * t * t, lambda t: dphi(t) + 0.1 * t
+
+
+def test_strong_wolfe_on_line_families_equals_torch():
+    from torch.optim.lbfgs import _strong_wolfe
+    rng = np.random.default_rng(2024)
+    for case in range(LINE_CASES):
+        phi, dphi = line_functions(rng)
+        t0 = float(10.0 ** rng.uniform(-2, 2))
+        kw = [{}, dict(max_ls=0), dict(max_ls=1), dict(max_ls=60), dict(max_ls=200),
+              dict(tolerance_change=1e-4), dict(c1=0.3, c2=0.5)][case % 7]
+        d, f0, g0 = np.array([1.0]), float(phi(0.0)), float(dphi(0.0))
+
+        def ev(t):
+            return float(phi(float(t))), np.array([float(dphi(float(t)))])
+        mine = strong_wolfe(ev, t0, d, f0, np.array([g0]), g0, **kw)
+        theirs = _strong_wolfe(lambda x, t, dd: (lambda r: (r[0], torch.tensor(r[1])))(ev(t)), None, t0,
+                               torch.tensor(d), f0, torch.tensor([g0]), torch.tensor(g0), **kw)
+        assert mine[3] == theirs[3], case
+        # long zooms accumulate the rounding of Python floats vs 0-d tensors
+        assert float(mine[2]) == pytest.approx(float(theirs[2]), rel=1e-4), case
+        assert float(mine[0]) == pytest.approx(float(theirs[0]), rel=1e-4, abs=1e-9), case
+        close(mine[1], theirs[1], rtol=1e-3, atol=1e-6)
+
+
+LINE_CASES = 400
