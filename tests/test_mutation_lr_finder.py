@@ -291,6 +291,12 @@ def test_trimming_suggestion_and_plot_data(n, ax):
             (line,) = ax.lines
             np.testing.assert_array_equal(line.get_xdata(), xs[idx])
             np.testing.assert_array_equal(line.get_ydata(), ys[idx])
+            want = suggestion_ref(xs, ys, s, e, True)          # the marker: this (skip_start, skip_end)'s suggestion
+            if want is None:
+                assert not ax.collections
+            else:
+                (marker,) = ax.collections
+                np.testing.assert_array_equal(marker.get_offsets(), [[want, ys[xs == want][0]]])
 
 
 def test_suggestion_defaults_and_momentum_spacing():
