@@ -166,8 +166,9 @@ class LBFGS(Optimizer):
         if np.abs(g).max(initial=0.0) <= tol_grad:
             return orig_loss
         d, t = st.get("d"), st.get("t")
-        dirs, steps, rho = st.get("old_dirs", []), st.get("old_stps", []), st.get("ro", [])
-        h_diag = st.get("H_diag", 1.0)
+        # None before the first iteration (also stored so by a step with max_iter=0), as torch's
+        dirs, steps, rho = st.get("old_dirs"), st.get("old_stps"), st.get("ro")
+        h_diag = st.get("H_diag")
         g_prev, loss_prev = st.get("prev_flat_grad"), st.get("prev_loss")
         n = 0
         while n < max_iter:
@@ -191,8 +192,9 @@ class LBFGS(Optimizer):
                 break
             if group["line_search_fn"] == "strong_wolfe":
                 x0 = [p.numpy().copy() for p in self._params]
+                # the trials are capped by the evaluations left (max_eval), as torch.optim.LBFGS does
                 loss, g, t, ls_evals = strong_wolfe(lambda step: self._evaluate(closure, x0, step, d),
-                                                    t, d, loss, g, gtd)
+                                                    t, d, loss, g, gtd, max_ls=max_eval - evals)
                 self._add(t, d)
             else:
                 self._add(t, d)
