@@ -22,6 +22,7 @@ from .variable import Variable
 
 _new = object.__new__
 _ndarray = np.ndarray
+_get_grad, _set_grad = Variable.grad.__get__, Variable.grad.__set__   # the slot behind Tensor.grad
 
 
 def _check_broadcasts_to(name, arg, shape, target):
@@ -46,7 +47,7 @@ class Tensor(Variable):
     def __init__(self, data, requires_grad=False, dtype=None):
         arr = dtypes.to_array(data, dtype)
         self._data = arr
-        self.grad = None
+        _set_grad(self, None)
         self.grad_fn = None
         self._output_nr = 0
         self._vc = [0]
@@ -55,13 +56,33 @@ class Tensor(Variable):
         if requires_grad:
             self.requires_grad_(True)
 
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (None until then), a Tensor of this shape."""
+        return _get_grad(self, Tensor)
+
+    @grad.setter
+    def grad(self, value):
+        """Assign a gradient: a Tensor (or an ndarray) of exactly this tensor's shape, or None
+        (PyTorch's checks and messages; a different shape would be read flat by the fused
+        optimizer kernels)."""
+        if value is not None:
+            if not isinstance(value, (Tensor, _ndarray)):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                                   f"of size '{list(self._data.shape)}'. Please ensure that the gradient and the "
+                                   "tensor are the same size")
+        _set_grad(self, value)
+
     # -- the Variable protocol --------------------------------------------------------------
     @staticmethod
     def _wrap(payload, grad_fn=None, output_nr=0, vc=None):
         """A Tensor around ``payload`` (no copy), optionally as output ``output_nr`` of ``grad_fn``."""
         t = _new(Tensor)
         t._data = payload if type(payload) is _ndarray else np.asarray(payload)
-        t.grad = None
+        _set_grad(t, None)
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t._output_nr = output_nr

@@ -175,7 +175,7 @@ class Optimizer:
             if g is None:
                 continue
             g = g._data if not isinstance(g, np.ndarray) else g
-            if g.shape != p._data.shape and g.size != p._data.size:
+            if g.shape != p._data.shape:      # the .grad setter checks; its payload may be replaced
                 raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match parameter "
                                    f"of shape {tuple(p._data.shape)}")
             out.append((p, g))

@@ -3,6 +3,7 @@ mutmut left alive, docs/mutation.md): Hypothesis-drawn hyper-parameters per grou
 mixed dtypes, non-contiguous parameters, parameters without gradients, closures, zero_grad and
 state_dict layout; the same bad arguments are refused with PyTorch's exception type."""
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -213,9 +214,16 @@ def test_step_runs_the_closure_with_grad_enabled_and_returns_its_loss():
 def test_gradient_of_another_shape_is_refused_with_both_shapes():
     p = engine.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
     o = optim.Adam([p], lr=0.1)
-    p.grad = engine.Tensor(np.ones(4, np.float32))
-    with pytest.raises(RuntimeError, match=r"gradient of shape \(4,\) does not match parameter of shape \(2, 3\)"):
-        o.step()
+    with pytest.raises(RuntimeError, match=r"attempting to assign a gradient of size '\[4\]' to a tensor of size "
+                                           r"'\[2, 3\]'. Please ensure that the gradient and the tensor are the same size"):
+        p.grad = engine.Tensor(np.ones(4, np.float32))   # PyTorch's check and message
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None but got grad of type float"):
+        p.grad = 1.0
+    for shape in [(4,), (3, 2)]:                          # a payload replaced after the assignment
+        p.grad = engine.Tensor(np.ones((2, 3), np.float32))
+        p.grad._data = np.ones(shape, np.float32)
+        with pytest.raises(RuntimeError, match=re.escape(f"gradient of shape {shape} does not match parameter of shape (2, 3)")):
+            o.step()
     p.grad = np.ones((2, 3), np.float32)                 # a bare ndarray grad is taken as is
     o.step()
     np.testing.assert_allclose(p.numpy(), np.full((2, 3), -0.1), rtol=1e-5)
