@@ -195,12 +195,17 @@ class Optimizer:
             yield params, grads, self._plans.setdefault((gi, dt.str), {})
 
     def _check_states(self):
-        """Validate the state of every parameter with a gradient before any parameter changes."""
-        if not len(self.state):
-            return
+        """Validate every parameter with a gradient, and its state, before any parameter changes:
+        its array must be writeable (updates are in place) and its state must fit it."""
         for gi, group in enumerate(self.param_groups):
             for k, p in enumerate(group["params"]):
-                if p.grad is not None and p in self.state:
+                if p.grad is None:
+                    continue
+                if not p._data.flags.writeable:
+                    raise RuntimeError(f"{type(self).__name__}: parameter {k} in param group {gi} is read-only "
+                                       "(its ndarray has writeable=False) and cannot be updated in place; "
+                                       "give the Tensor a writeable copy")
+                if p in self.state:
                     self._check_state(gi, k, p)
 
     def _check_state(self, gi, k, p):
@@ -261,7 +266,7 @@ class Optimizer:
         arrays, back = [], []
         for p in params:
             a = p._data
-            if not (a.flags.c_contiguous and a.flags.writeable):
+            if not a.flags.c_contiguous:        # writeable: checked by _check_states
                 a = np.ascontiguousarray(a).copy()
                 back.append((p, a))
             arrays.append(a)

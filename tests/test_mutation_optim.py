@@ -517,3 +517,62 @@ def test_numpy_optimizers_follow_torch_past_a_parameter_without_grad(name, extra
         t.step()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+class _HasGradOnly:
+    grad = None
+
+
+class _HasDataOnly:
+    _data = np.zeros(2)
+
+
+@pytest.mark.parametrize("obj", [_HasGradOnly, _HasDataOnly])
+def test_only_tensors_are_parameters_with_torchs_message(obj):
+    """Something with a ``grad`` attribute but no array, or an array but no ``grad``, is no Tensor."""
+    assert _outcome(lambda: optim.SGD([obj()], lr=0.1)) == _outcome(lambda: torch.optim.SGD([obj()], lr=0.1))
+
+
+def test_duplicate_parameters_message():
+    """PyTorch warns ('optimizer contains a parameter group with duplicate parameters; in future,
+    this will cause an error'); ours raises with that first clause, since a fused kernel would
+    update the parameter twice."""
+    p = engine.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^optimizer contains a parameter group with duplicate parameters$"):
+        optim.SGD([p, p], lr=0.1)
+
+
+def test_mismatched_state_message_names_the_optimizer_parameter_entry_and_the_cure():
+    p = engine.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    q = engine.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    o = optim.Adam([q, p], lr=0.1)
+    q.grad, p.grad = engine.ones(2), engine.ones(3)
+    o.step()
+    p._data = np.zeros(5, np.float32)
+    p.grad = engine.ones(5)
+    with pytest.raises(RuntimeError) as e:
+        o.step()
+    assert str(e.value) == ("Adam: state of parameter 1 in param group 0 does not match the parameter: "
+                            "'exp_avg' has shape (3,), the parameter (5,); 'exp_avg_sq' has shape (3,), the "
+                            "parameter (5,) (was the parameter's data replaced after a step? reset its state "
+                            "with `del optimizer.state[p]`)")
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_read_only_parameter_is_refused_before_anything_changes(backend):
+    """Updates are in place: a parameter whose array is read-only is named before any parameter
+    (or state) changes."""
+    first = engine.Tensor(np.ones(3), requires_grad=True)
+    frozen = engine.Tensor(np.ones(4), requires_grad=True)
+    frozen._data.flags.writeable = False
+    o = optim.SGD([first, frozen], lr=0.1, momentum=0.9)
+    o.backend = backend
+    first.grad, frozen.grad = engine.ones(3, dtype=engine.float64), engine.ones(4, dtype=engine.float64)
+    with pytest.raises(RuntimeError, match=r"^SGD: parameter 1 in param group 0 is read-only \(its ndarray has "
+                                           r"writeable=False\) and cannot be updated in place"):
+        o.step()
+    assert first.tolist() == [1.0, 1.0, 1.0] and not o.state[first]
+    frozen._data = frozen._data.copy()                   # writeable again: steps like torch
+    t = [torch.ones(3, dtype=torch.float64, requires_grad=True), torch.ones(4, dtype=torch.float64, requires_grad=True)]
+    ot = torch.optim.SGD(t, lr=0.1, momentum=0.9)
+    step_alike(o, ot, [first, frozen], t, np.random.default_rng(2), steps=2)
