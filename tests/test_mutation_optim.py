@@ -569,10 +569,24 @@ def test_read_only_parameter_is_refused_before_anything_changes(backend):
     o.backend = backend
     first.grad, frozen.grad = engine.ones(3, dtype=engine.float64), engine.ones(4, dtype=engine.float64)
     with pytest.raises(RuntimeError, match=r"^SGD: parameter 1 in param group 0 is read-only \(its ndarray has "
-                                           r"writeable=False\) and cannot be updated in place"):
+                                           r"writeable=False\) and cannot be updated in place; give the Tensor a "
+                                           r"writeable copy$"):
         o.step()
     assert first.tolist() == [1.0, 1.0, 1.0] and not o.state[first]
     frozen._data = frozen._data.copy()                   # writeable again: steps like torch
     t = [torch.ones(3, dtype=torch.float64, requires_grad=True), torch.ones(4, dtype=torch.float64, requires_grad=True)]
     ot = torch.optim.SGD(t, lr=0.1, momentum=0.9)
     step_alike(o, ot, [first, frozen], t, np.random.default_rng(2), steps=2)
+
+
+def test_a_parameter_without_grad_does_not_end_the_state_checks():
+    """The check of every state goes on past a parameter that has no gradient this step."""
+    skipped, p = engine.Tensor(np.zeros(2), requires_grad=True), engine.Tensor(np.zeros(3), requires_grad=True)
+    o = optim.SGD([skipped, p], lr=0.1, momentum=0.9)
+    o.backend = "numpy"                       # never a raw-pointer kernel on mismatched state here
+    p.grad = engine.ones(3, dtype=engine.float64)
+    o.step()
+    p._data = np.zeros(5)
+    p.grad = engine.ones(5, dtype=engine.float64)
+    with pytest.raises(RuntimeError, match=r"^SGD: state of parameter 1 in param group 0 does not match"):
+        o.step()
