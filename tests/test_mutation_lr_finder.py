@@ -12,6 +12,7 @@ import pytest
 import engine
 import optim
 from optim.lr_finder import _snapshot
+from test_lr_finder import loader, mse  # the same learnable problem
 
 
 class LinReg:
@@ -44,18 +45,6 @@ class LinReg:
         return self
 
 
-def mse(out, y):
-    return ((out - y) ** 2).mean()
-
-
-def loader(n_batches=8, seed=1):
-    rng = np.random.default_rng(seed)
-    w_true = rng.standard_normal((3, 1))
-    out = []
-    for _ in range(n_batches):
-        x = rng.standard_normal((16, 3))
-        out.append((engine.Tensor(x), engine.Tensor(x @ w_true + 0.5)))
-    return out
 
 
 class Scripted:
