@@ -45,8 +45,6 @@ class LinReg:
         return self
 
 
-
-
 class Scripted:
     """A loss_fn returning scripted values (an object with backward() and item())."""
 
