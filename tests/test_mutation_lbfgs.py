@@ -196,11 +196,15 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
-@pytest.mark.parametrize("kw", CASES, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")
+def _diverges(name, kw):
+    """Fixed steps of 0.5 on the near-kink blow up (|x| ~ 1e3 in 12 iterations), where rounding
+    decides the path: not a comparison worth making."""
+    return name == "smooth_abs" and kw.get("lr") == 0.5 and "line_search_fn" not in kw
+
+
+@pytest.mark.parametrize("name, kw", [(n, kw) for n in sorted(PROBLEMS) for kw in CASES if not _diverges(n, kw)],
+                         ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x}" for k, x in v.items()) or "defaults")
 def test_steps_equal_torch(name, kw):
-    if name == "smooth_abs" and kw.get("lr") == 0.5 and "line_search_fn" not in kw:
-        pytest.skip("fixed steps of 0.5 on the near-kink blow up (|x| ~ 1e3 in 12 iterations): rounding decides")
     compare(PROBLEMS[name], X0[name], steps=2, **kw)
 
 
