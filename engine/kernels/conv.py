@@ -4,7 +4,7 @@ Shapes: ``x (N, C_in, H, W)``, ``weight (C_out, C_in/groups, kH, kW)``, ``bias (
 ``out (N, C_out, H_out, W_out)`` with ``H_out = (H + 2*pH - dH*(kH-1) - 1) // sH + 1`` (same for W).
 
 Design (measured on the 2-core dev box, 32x64x32x32, 3x3, float32): the batch is processed in
-chunks of samples whose im2col buffer ``(C*kH*kW, m, L)`` is ~CHUNK_BYTES (cache-resident; one
+chunks of samples whose im2col buffer ``(C*kH*kW, m, L)`` is ~CHUNK_BYTES (L2-resident; one
 75 MB buffer was ~4x slower to fill), and each chunk is one OpenBLAS SGEMM per group
 (``_blas.matmul``: GEMMs below ~24M multiply-adds run on one BLAS thread, see ``_blas``).
 im2col/col2im are Numba loops, ``parallel`` over the (sample, channel) planes: with the
@@ -331,7 +331,13 @@ def _fill_cols(xc, cols, geo, same, serial=False):
 
 
 _IM2COL_TIER, _COL2IM_TIER = _par.Tier("im2col"), _par.Tier("col2im")
-CHUNK_BYTES = 8 << 20
+#: im2col buffer bytes per chunk: a quarter of the 2 MB per-core L2 cache of the dev box, so the
+#: GEMM reads the buffer im2col just wrote from L2, and small enough that glibc serves it from the
+#: heap instead of mapping (and page-faulting) fresh memory at every call. Measured against the
+#: former 8 MB (fwd / bwd ms, 2 threads): LeNet-5's conv 64x1x28x28 -> 6, 5x5, padding 2:
+#: 2.16 / 2.89 -> 0.59 / 0.79; its conv 64x6x14x14 -> 16: a tie (1.0-1.5 / 1.7-2.2 either way);
+#: the projection-shortcut ResNet step: a tie (91-100 ms either way).
+CHUNK_BYTES = 512 << 10
 #: im2col takes the channel-major path only up to this plane size: on 32x32 planes the row-wise
 #: copy (rows of 32 floats) is already at memcpy speed and the transposed copy of x would cost more
 #: (measured: 0.19 vs 0.28 ms per 8 MB chunk); on 16x16 / 8x8 planes it is 1.4x / 2.6x faster.
