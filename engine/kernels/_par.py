@@ -43,11 +43,17 @@ WORK_SCALE = {
     "optimizer": 1 / 4,
     # OpenBLAS GEMM, counted in multiply-adds M*N*K (see _blas): ~24M
     "gemm": 23.0,
+    # a convolution's sample chunks side by side on Python threads (_threads: one hand-off per
+    # call, no BLAS sync), counted in multiply-adds of the whole call: ~8M. At the "gemm" row's
+    # 24M the digits CNN's 64x32x8x8 Winograd conv ran on one thread (fwd+bwd 4.6-6.5 ms vs
+    # 3.3-4.0 ms on two); one fit epoch of that CNN 310-349 ms -> 208-330 ms, LeNet-5 and the
+    # ResNet step a tie (3 fresh-interpreter runs each, shared machine)
+    "chunks": 8.0,
 }
 
 
 def parallel_worth(work, kind="elementwise") -> bool:
-    """True when ``work`` (elements, or multiply-adds for ``kind="gemm"``) is at least
+    """True when ``work`` (elements, or multiply-adds for ``kind="gemm"`` and ``"chunks"``) is at least
     ``WORK_SCALE[kind] * PARALLEL_MIN_ELEMENTS``."""
     return work >= WORK_SCALE[kind] * PARALLEL_MIN_ELEMENTS
 

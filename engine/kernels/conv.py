@@ -307,10 +307,10 @@ def _chunks(n, row_bytes, macs):
     CHUNK_BYTES (cache-friendly, bounded memory, each chunk still one large GEMM per group), and
     the number of threads that run them side by side (``_threads``: each thread im2col's its chunk
     with the serial kernel and multiplies on one BLAS thread). Threads are used once the ``macs``
-    multiply-adds reach the size where a second thread pays off (``_par``'s ``"gemm"`` row); the
+    multiply-adds reach the size where a second thread pays off (``_par``'s ``"chunks"`` row); the
     batch is then cut into at least two chunks per thread (a thread slowed by load takes fewer)."""
     step = max(1, min(n, CHUNK_BYTES // max(1, row_bytes)))
-    threads = _threads.workers(n) if _par.parallel_worth(macs, "gemm") else 1
+    threads = _threads.workers(n) if _par.parallel_worth(macs, "chunks") else 1
     if threads > 1:
         step = min(step, -(-n // (2 * threads)))
     spans = [(a, min(n, a + step)) for a in range(0, n, step)]

@@ -204,14 +204,14 @@ def _geometry(x, weight, padding):
     """Output size, tiles, the sample chunks and the worker count. A chunk's transformed input
     (16 * C * tiles floats) stays near CHUNK_BYTES; with several workers there are at least two
     chunks per worker (a thread slowed by other load takes fewer) once the 16 products reach the
-    size where a second thread pays off (``_par``'s ``"gemm"`` row)."""
+    size where a second thread pays off (``_par``'s ``"chunks"`` row)."""
     n, c, h, w = x.shape
     co = weight.shape[0]
     ph, pw = padding
     ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
     th, tw = tiles(ho, wo)
     step = max(1, min(n, CHUNK_BYTES // max(1, 16 * max(c, co) * th * tw * x.itemsize)))
-    threads = _threads.workers(n) if _par.parallel_worth(16 * co * c * n * th * tw, "gemm") else 1
+    threads = _threads.workers(n) if _par.parallel_worth(16 * co * c * n * th * tw, "chunks") else 1
     if threads > 1:
         step = min(step, -(-n // (2 * threads)))
     spans = [(a, min(n, a + step)) for a in range(0, n, step)]
