@@ -193,10 +193,19 @@ def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path):
 
 
 def test_a_temp_file_of_a_live_process_is_left_alone(tmp_path):
-    live = tmp_path / f".x.npz.gbtmp-{os.getppid()}-abcd"
-    live.write_bytes(b"in progress")
-    engine.save({"w": np.ones(2)}, tmp_path / "y.npz")
-    assert live.exists()
+    # The live process is a child of this test, not a real one such as the parent: the liveness
+    # probe must not signal it (mutation testing once ended its own run through a probe that
+    # sent SIGHUP instead of signal 0 to the test's parent).
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".x.npz.gbtmp-{other.pid}-abcd"
+        live.write_bytes(b"in progress")
+        engine.save({"w": np.ones(2)}, tmp_path / "y.npz")
+        assert live.exists()
+        assert other.poll() is None, f"the probe signalled the live process (exit {other.returncode})"
+    finally:
+        other.kill()
+        other.wait()
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
