@@ -369,7 +369,7 @@ class Tensor(Variable):
     def clamp_(self, min=None, max=None):  # noqa: A002
         """Clamp in place; ``min``/``max`` are numbers or tensors broadcasting to self (one may be None)."""
         if min is None and max is None:
-            raise ValueError("clamp_: at least one of min and max must not be None")
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
         lo, hi = _payload(min), _payload(max)
         for arg, bound in (("min", lo), ("max", hi)):
             _check_broadcasts_to("clamp_", arg, np.shape(bound), self._data.shape)

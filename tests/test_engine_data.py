@@ -124,6 +124,15 @@ def test_random_inplace_methods_follow_the_seed(name, args, lo, hi):
         assert first.std() > 0.1 * (hi - lo)   # samples, not a constant fill
 
 
+@pytest.mark.parametrize("call", [lambda t: t.clamp(), lambda t: t.clamp_(), lambda t: t.clamp(None, None)])
+def test_clamp_without_bounds_raises_runtime_error_as_torch(call):
+    import torch
+    with pytest.raises(RuntimeError, match="'min' or 'max'"):
+        call(torch.ones(2))
+    with pytest.raises(RuntimeError, match="'min' or 'max' must not be None"):
+        call(engine.ones(2))
+
+
 def test_clamp_inplace_takes_tensor_bounds_like_clamp():
     a = np.array([[-3.0, 0.2, 4.0], [1.0, -1.0, 0.0]])
     lo, hi = np.array([-1.0, 0.5, 0.0]), np.array([2.0, 2.0, 3.0])
@@ -141,7 +150,7 @@ def test_clamp_inplace_takes_tensor_bounds_like_clamp():
     (lambda: engine.tensor([True, False]), lambda t: t.add_(1), "int64 can't be cast to .*bool"),
     (lambda: engine.ones(2), lambda t: t.add_(engine.ones(2, 2)), r"\(2, 2\).*\(2,\)"),
     (lambda: engine.ones(2), lambda t: t.copy_(engine.ones(3)), r"\(3,\).*\(2,\)"),
-    (lambda: engine.ones(2), lambda t: t.clamp_(), "min and max"),
+    (lambda: engine.ones(2), lambda t: t.clamp_(), "'min' or 'max'"),
     (lambda: engine.ones(2), lambda t: t.fill_(engine.ones(2)), "0-dim"),
     (lambda: engine.ones(2), lambda t: t.normal_(0.0, -1.0), "std"),
     (lambda: engine.ones(2), lambda t: t.uniform_(3.0, 2.0), "from"),

@@ -33,7 +33,7 @@ class Clamp(Function):
 def clamp(input, min=None, max=None):  # noqa: A002
     """min(max(input, min), max) elementwise; either bound may be None."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must not be None")
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     return Clamp.apply(input, min, max)
 
 
