@@ -16,10 +16,11 @@ archive (``np.savez_compressed``) may declare at most ``max(INFLATE_ALLOWANCE, M
 file size)`` uncompressed bytes in all (64 MiB or 100x; raise them for a trusted file that
 compresses better), so a decompression bomb is a ``ValueError`` naming the member that crosses the
 limit, checked from the zip directory before anything is decompressed or allocated. Saves go to
-``.<name>.gbtmp-<pid>-<random>`` next to the target, created with mode 0o666 so the umask applies
-(as ``np.save``/``torch.save``; an existing target keeps its permission bits), then renamed over
-it; a symlink target is written through (the link stays, the file it points to is replaced).
-Temp files left by a killed save (their pid is gone) are removed by the next save in that folder.
+``.<name>.gbtmp-<pid>-<random>`` next to the target (``<name>`` cut to 48 characters, so a name
+near the 255-byte limit can be saved), created with mode 0o666 so the umask applies (as
+``np.save``/``torch.save``; an existing target keeps its permission bits), then renamed over it; a
+symlink target is written through (the link stays, the file it points to is replaced). Temp files
+left by a killed save (their pid is gone) are removed by the next save in that folder.
 """
 from __future__ import annotations
 
@@ -111,7 +112,9 @@ def _write_atomic(path, write):
     target = os.path.realpath(os.fspath(path))
     folder, base = os.path.split(target)
     _clean_stale_temps(folder)
-    tmp = os.path.join(folder, f".{base}.gbtmp-{os.getpid()}-{secrets.token_hex(4)}")
+    # at most 48 characters (<= 192 bytes) of the name: the temp name must fit wherever the
+    # target's name fits (255 bytes on most file systems)
+    tmp = os.path.join(folder, f".{base[:48]}.gbtmp-{os.getpid()}-{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         try:
