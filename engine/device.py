@@ -48,7 +48,10 @@ class device:  # noqa: N801  (PyTorch's name)
                                    f"'{kind}' or '{kind}:N' with N >= 0)")
             index = int(num)
         if index is not None:
-            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                # PyTorch: an index that is not an int is a TypeError, a negative one a RuntimeError
+                raise TypeError(f"device(): index must be an int >= 0, got {_name(index)}")
+            if index < 0:
                 raise RuntimeError(f"device(): index must be an int >= 0, got {index!r}")
             index = int(index)
         self.type, self.index = kind, index

@@ -65,7 +65,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             numeric = (jacobians[i] @ v).reshape(np.shape(inputs[i]._data))
             bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
             if np.any(bad) or not np.all(np.isfinite(a) == np.isfinite(numeric)):
-                j = int(np.argmax(np.abs(a - numeric) * bad)) if np.any(bad) else int(np.argmax(~np.isfinite(a)))
+                j = int(np.argmax(np.abs(a - numeric) * bad)) if np.any(bad) else int(np.argmax(np.isfinite(a) != np.isfinite(numeric)))
                 elem = np.unravel_index(j, np.shape(inputs[i]._data)) if np.ndim(inputs[i]._data) else ()
                 where = "random projection" if fast_mode else f"output element {k}"
                 msg = (f"gradcheck: Jacobian mismatch for input {i}, element {tuple(int(e) for e in elem)}, "
