@@ -51,7 +51,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     _check_dtype(inputs)
     diff = _diff_inputs(inputs)
     if not diff:
-        raise GradcheckError("gradcheck: no input requires grad")
+        raise ValueError("gradcheck: no input requires grad")  # torch: ValueError
     outs = _outputs(fn, inputs)
     sizes = [int(np.size(o._data)) for o in outs]
     total = sum(sizes)
@@ -65,7 +65,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             numeric = (jacobians[i] @ v).reshape(np.shape(inputs[i]._data))
             bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
             if np.any(bad) or not np.all(np.isfinite(a) == np.isfinite(numeric)):
-                j = int(np.argmax(np.abs(a - numeric) * bad)) if np.any(bad) else int(np.argmax(np.isfinite(a) != np.isfinite(numeric)))
+                if np.any(bad):
+                    j = int(np.argmax(np.abs(a - numeric) * bad))
+                else:  # the first element where one side is finite and the other is not
+                    j = int(np.argmax(np.isfinite(a) != np.isfinite(numeric)))
                 elem = np.unravel_index(j, np.shape(inputs[i]._data)) if np.ndim(inputs[i]._data) else ()
                 where = "random projection" if fast_mode else f"output element {k}"
                 msg = (f"gradcheck: Jacobian mismatch for input {i}, element {tuple(int(e) for e in elem)}, "

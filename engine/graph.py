@@ -184,8 +184,3 @@ def live_outputs(nodes):
             if fn is not None and id(fn) in wanted:
                 out.setdefault(fn, {})[obj._output_nr] = obj
     return out
-
-
-def output_nodes(root):
-    """For each root value: ``(grad_fn or leaf, output_nr)``."""
-    return [(r.grad_fn, r._output_nr) if r.grad_fn is not None else (r, -1) for r in roots_of(root)]
