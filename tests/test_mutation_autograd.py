@@ -583,59 +583,87 @@ def test_base_function_forward_and_backward_must_be_defined():
 
 # -- saved values rebuilt for backward (Node._as_value) ------------------------------------------
 
-class _SaveAll(Function):
-    """y = x · x · c, saving the input x, the constant argument c and the output y."""
+class _SaveInputs(Function):
+    """y = x³ · c, saving the input x and the constant argument c."""
 
     @staticmethod
     def forward(ctx, x, c):
-        y = x * x * c
-        ctx.save_for_backward(x, c, y)
+        ctx.save_for_backward(x, c)
+        return x * x * x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        x, c = ctx.saved_tensors
+        assert isinstance(x, engine.Tensor) and isinstance(c, engine.Tensor)
+        return g * 3 * x * x * c, None
+
+
+class _TorchSaveInputs(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(x, c)
+        return x * x * x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        x, c = ctx.saved_tensors
+        return g * 3 * x * x * c, None
+
+
+class _Cube(Function):
+    """y = x³, saving x and the output; the backward uses the output detached: 3 · (y / x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x * x * x
+        ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, c, y = ctx.saved_tensors
-        assert all(isinstance(v, engine.Tensor) for v in (x, c, y))
-        return g * 2 * x * c + g * (y - x * x * c), None
+        x, y = ctx.saved_tensors
+        return g * 3 * (y.detach() / x)
 
 
-class _TorchSaveAll(torch.autograd.Function):
+class _TorchCube(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, c):
-        y = x * x * c
-        ctx.save_for_backward(x, c, y)
+    def forward(ctx, x):
+        y = x * x * x
+        ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, c, y = ctx.saved_tensors
-        return g * 2 * x * c + g * (y - x * x * c), None
+        x, y = ctx.saved_tensors
+        return g * 3 * (y.detach() / x)
 
 
 @pytest.mark.parametrize("edit", ["none", "constant_arg", "non_leaf_input", "output"])
 def test_double_backward_sees_in_place_edits_of_saved_values(edit):
     # the saved values rebuilt for a create_graph backward share the version counters of the
-    # originals: an in-place edit before the second backward raises (as in PyTorch), else the
-    # second derivative is right
-    def run(lib, fn, mk):
+    # originals: an in-place edit before the second backward raises (as in PyTorch) even where
+    # the second backward does not pass through the Function's own node again
+    def run(lib, mk):
         x = mk([0.5, -1.0, 2.0], True)
         c = mk([3.0, 2.0, 1.0])
-        xin = x * 1 if edit == "non_leaf_input" else x
-        y = fn.apply(xin, c)
-        (g1,) = lib.autograd.grad((y * y).sum(), [x], create_graph=True)
+        if edit == "output":
+            y = (_Cube if lib is engine else _TorchCube).apply(x)
+        else:
+            xin = x * 1 if edit == "non_leaf_input" else x
+            y = (_SaveInputs if lib is engine else _TorchSaveInputs).apply(xin, c)
+        (g1,) = lib.autograd.grad(y.sum(), [x], create_graph=True)
         with lib.no_grad():
             {"none": lambda: None, "constant_arg": lambda: c.add_(1),
              "non_leaf_input": lambda: xin.add_(1), "output": lambda: y.add_(1)}[edit]()
-        return lib.autograd.grad(g1.sum(), [x])[0]
+        return lib.autograd.grad((g1 * g1).sum(), [x])[0]
 
     if edit == "none":
-        np.testing.assert_allclose(run(engine, _SaveAll, _t).numpy(),
-                                   run(torch, _TorchSaveAll, _tt).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(run(engine, _t).numpy(), run(torch, _tt).numpy(), rtol=1e-12)
         return
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-        run(torch, _TorchSaveAll, _tt)
+        run(torch, _tt)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-        run(engine, _SaveAll, _t)
+        run(engine, _t)
 
 
 class _SaveSecondOutput(Function):
@@ -729,3 +757,42 @@ def test_saved_intermediate_comes_back_as_a_constant_tensor():
     tx = _tt([0.5, -1.0, 2.0], True)
     (tx * tx.sigmoid()).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_post_hook_is_early_also_below_a_value_used_twice():
+    # v is consumed twice, so the walk reaches u's node (and w2) on two paths: w2 still has
+    # one incoming edge and is delivered before the walk reaches h (whose tensor hook runs later)
+    x = _t(np.arange(6.0).reshape(2, 3) / 7)
+    w1 = _t(np.linspace(-1, 1, 9).reshape(3, 3), True)
+    w2 = _t([[0.3], [-0.2], [0.1]], True)
+    events = []
+    h = (x @ w1).tanh()
+    h.register_hook(lambda g: events.append("h"))
+    v = (h @ w2).tanh()
+    hd = w2.register_post_accumulate_grad_hook(lambda t: events.append("w2"))
+    try:
+        (v * v.exp()).sum().backward()
+    finally:
+        hd.remove()
+    assert events == ["w2", "h"]
+    tx, tw1, tw2 = _tt(x.numpy()), _tt(w1.numpy(), True), _tt(w2.numpy(), True)
+    tv = ((tx @ tw1).tanh() @ tw2).tanh()
+    (tv * tv.exp()).sum().backward()
+    np.testing.assert_allclose(w2.grad.numpy(), tw2.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w1.grad.numpy(), tw1.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_post_hook_leaf_under_create_graph_gets_a_differentiable_grad():
+    def run(lib, mk):
+        w = mk([0.5, -1.0, 2.0], True)
+        h = w.register_post_accumulate_grad_hook(lambda t: None)
+        try:
+            (w * w * w).sum().backward(create_graph=True)
+        finally:
+            h.remove()
+        assert w.grad.requires_grad
+        (g2,) = lib.autograd.grad(w.grad.sum(), [w])
+        return g2.numpy()
+
+    np.testing.assert_allclose(run(engine, _t), run(torch, _tt), rtol=1e-12)
