@@ -796,3 +796,77 @@ def test_post_hook_leaf_under_create_graph_gets_a_differentiable_grad():
         return g2.numpy()
 
     np.testing.assert_allclose(run(engine, _t), run(torch, _tt), rtol=1e-12)
+
+
+# -- unrecorded runs, saving None, next_functions ----------------------------------------------
+
+class _View(Function):
+    """A view of the input (``view_of = 0``)."""
+
+    view_of = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        return x[1:]
+
+    @staticmethod
+    def backward(ctx, g):
+        return engine.cat([g[:1] * 0, g], 0)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "input_without_grad"])
+def test_unrecorded_function_outputs(mode):
+    x = _t([1.0, 2.0, 3.0], mode == "no_grad")
+    with engine.set_grad_enabled(mode != "no_grad"):
+        a, b = _TwoOut.apply(x)
+        v = _View.apply(x)
+    assert isinstance(a, engine.Tensor) and isinstance(b, engine.Tensor)
+    assert not a.requires_grad and a.grad_fn is None and b.grad_fn is None
+    np.testing.assert_array_equal(a.numpy(), [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(b.numpy(), [3.0, 6.0, 9.0])
+    with engine.no_grad():
+        x.add_(1)
+    assert v._version == x._version == 1     # the view shares the input's version counter
+    np.testing.assert_array_equal(v.numpy(), [3.0, 4.0])
+
+
+class _SaveNone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x, None)
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        x, nothing = ctx.saved_tensors
+        assert nothing is None and isinstance(x, engine.Tensor)
+        return g * 2
+
+
+def test_save_for_backward_accepts_none():
+    # as torch.autograd.Function: None may be saved and comes back as None
+    x = _t([1.0, 2.0], True)
+    _SaveNone.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_next_functions_name_the_output_of_a_multi_output_node():
+    x = _t([1.0, 2.0], True)
+    a, b = _TwoOut.apply(x)
+    fa, fb = (a * 2).grad_fn.next_functions[0], (b * 2).grad_fn.next_functions[0]
+    tx = _tt([1.0, 2.0], True)
+    ta, tb = _TorchTwoOut.apply(tx)
+    tfa, tfb = (ta * 2).grad_fn.next_functions[0], (tb * 2).grad_fn.next_functions[0]
+    assert fa[0] is fb[0] is a.grad_fn and tfa[0] is tfb[0]
+    assert (fa[1], fb[1]) == (tfa[1], tfb[1]) == (0, 1)
+
+
+def test_saved_sources_are_payloads_with_their_argument_index():
+    x = _t([1.0, 2.0], True)
+    c = _t([3.0, 4.0])
+    y = _SaveInputs.apply(x, c)
+    src = y.grad_fn.saved_sources()
+    assert [idx for _, idx in src] == [0, 1]
+    assert all(type(p) is np.ndarray for p, _ in src)
+    np.testing.assert_array_equal(src[0][0], x.numpy())
+    np.testing.assert_array_equal(src[1][0], c.numpy())
