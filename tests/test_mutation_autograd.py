@@ -818,8 +818,10 @@ class _View(Function):
 def test_unrecorded_function_outputs(mode):
     x = _t([1.0, 2.0, 3.0], mode == "no_grad")
     with engine.set_grad_enabled(mode != "no_grad"):
-        a, b = _TwoOut.apply(x)
+        out = _TwoOut.apply(x)
         v = _View.apply(x)
+    assert type(out) is tuple and len(out) == 2   # as torch: a tuple of outputs, also unrecorded
+    a, b = out
     assert isinstance(a, engine.Tensor) and isinstance(b, engine.Tensor)
     assert not a.requires_grad and a.grad_fn is None and b.grad_fn is None
     np.testing.assert_array_equal(a.numpy(), [2.0, 4.0, 6.0])
