@@ -228,7 +228,7 @@ def _apply_general(cls, args):
         raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar argument")
     view_vc = None if cls.view_of is None else args[cls.view_of]._vc
     if not mask:
-        out = cls.forward(NULL_CTX, *fargs) if raw else _forward_no_grad(cls, UnrecordedCtx(), fargs)
+        out = cls.forward(NULL_CTX, *fargs) if raw else _forward_no_grad(cls, UnrecordedCtx(len(args)), fargs)
         if STATE.anomaly:
             check_finite(cls.__name__, "forward", out, vcls)
         return _unrecorded(out if raw else _payloads_of(out), vcls, view_vc)

@@ -55,8 +55,11 @@ class UnrecordedCtx:
     grad): attributes it sets stay readable (``ctx.s = x.sigmoid(); return v * ctx.s``, as in
     PyTorch); saving is a no-op. Built-ins get the attribute-dropping ``NULL_CTX`` instead."""
 
-    needs_input_grad = _AllFalse()
     saved_tensors = ()
+
+    def __init__(self, n_args):
+        # one False per forward argument, as PyTorch's tuple (``a, b = ctx.needs_input_grad``)
+        self.needs_input_grad = (False,) * n_args
 
     def save_for_backward(self, *values):
         pass
