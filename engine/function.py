@@ -61,7 +61,7 @@ _NEEDS = {}
 
 def _needs_tuple(mask, n):
     """The ``needs_input_grad`` tuple for bit ``mask`` over ``n`` arguments (cached: no alloc)."""
-    key = mask * 64 + n
+    key = 1 << n | mask  # mask < 2**n: bit n marks n, so no two (mask, n) share a key
     t = _NEEDS.get(key)
     if t is None:
         t = _NEEDS[key] = tuple(bool(mask >> i & 1) for i in range(n))
