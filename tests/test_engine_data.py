@@ -162,3 +162,30 @@ def test_bad_inplace_calls_say_what_is_wrong_and_change_nothing(make, call, word
         call(t)
     np.testing.assert_array_equal(t.numpy(), before)
     assert t._version == 0
+
+
+@pytest.mark.parametrize("index", [np.s_[:1], np.s_[1], np.s_[..., 1:], np.s_[None, :, 0]])
+def test_a_basic_slice_shares_the_version_counter_so_backward_sees_inplace_changes(index):
+    """PyTorch's basic indexing returns a view: an in-place change of the base after the slice was
+    saved makes backward raise. Before, the slice had its own counter and the gradient came out
+    silently computed from the changed values."""
+    import torch
+    for lib, make in ((torch, lambda: torch.arange(6.0).reshape(2, 3).requires_grad_()),
+                      (engine, lambda: Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True))):
+        a = make()
+        h = a * 1.0
+        s = h[index]
+        z = (s * s).sum()                        # saves the slice
+        with lib.no_grad():
+            h.add_(10.0)
+        assert s._version == h._version == 1
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.backward()
+
+
+def test_an_advanced_index_is_a_copy_with_its_own_version_counter():
+    import torch
+    for lib, a in ((torch, torch.arange(6.0).reshape(2, 3)), (engine, Tensor(np.arange(6.0).reshape(2, 3)))):
+        s = a[[0, 1]]
+        a.add_(1.0)
+        assert (a._version, s._version) == (1, 0)

@@ -61,6 +61,16 @@ class IndexAdd(Function):
         return run(GetItem, gg, ctx.meta), None, None, None
 
 
+class Slice(GetItem):
+    """``a[index]`` with ints, slices, None and Ellipsis only: a NumPy view of ``a`` that shares its
+    version counter (PyTorch's basic indexing), so a backward that saved the slice sees in-place
+    changes of ``a`` and raises instead of using the changed values."""
+
+    view_of = 0
+
+
 def getitem(input, index):
-    """``input[index]``: slices, ints, None, Ellipsis, integer arrays, boolean masks."""
-    return GetItem.apply(input, payload_index(index))
+    """``input[index]``: slices, ints, None, Ellipsis (a view: :class:`Slice`), integer arrays and
+    boolean masks (a copy: :class:`GetItem`)."""
+    index = payload_index(index)
+    return (Slice if _is_basic(index) else GetItem).apply(input, index)
