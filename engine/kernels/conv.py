@@ -317,11 +317,12 @@ def _chunks(n, row_bytes, macs):
     return spans, step, (_threads.workers(len(spans)) if threads > 1 else 1)
 
 
-def _fill_cols(xc, cols, geo, same, serial=False):
+def _fill_cols(xc, cols, geo, same, serial=False, kernel=True):
     """im2col of the samples ``xc`` into ``cols (C*kH*kW, m, L)`` (channel-major copy + shifted
-    planes when ``same``; row-by-row otherwise; the serial kernel when ``serial``). The first
-    calls of a process copy in NumPy (same bits, no compilation; see ``_par.Tier``)."""
-    if not _IM2COL_TIER.kernel_due():
+    planes when ``same``; row-by-row otherwise; the serial kernel when ``serial``). With
+    ``kernel=False`` (the first convolution calls of a process, see ``_par.Tier``: one decision per
+    call, not per chunk) it copies in NumPy: same bits, no compilation."""
+    if not kernel:
         _datamove.im2col(xc, cols, geo)
     elif same and xc.shape[2] * xc.shape[3] <= SAME_IM2COL_MAX_PLANE:
         kh, kw, _, _, ph, pw, dh, dw = geo[:8]
@@ -362,11 +363,12 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         spans, step, threads = _chunks(n, groups * kg * ho * wo * x.itemsize, co * kg * n * ho * wo)
         bufs = [np.empty(groups * kg * step * ho * wo, dtype=x.dtype) for _ in range(threads)]
         same, one = _is_same(x.shape, geo), threads > 1
+        kernel = _IM2COL_TIER.kernel_due()
 
         def chunk(worker, i):
             a, b = spans[i]
             cols = bufs[worker][:groups * kg * (b - a) * ho * wo].reshape(groups * kg, b - a, ho * wo)
-            _fill_cols(x[a:b], cols, geo, same, serial=one)
+            _fill_cols(x[a:b], cols, geo, same, serial=one, kernel=kernel)
             y = _matmul(wmat, cols.reshape(groups, kg, (b - a) * ho * wo), one_thread=one)  # a GEMM per group
             out[a:b] = y.reshape(co, b - a, ho * wo).transpose(1, 0, 2)
 
@@ -413,6 +415,8 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
         same, one = _is_same(x.shape, geo), threads > 1
         gxts = [np.empty((c, step, h, w), dtype=x.dtype) if same and need[0] else None for _ in range(threads)]
         parts = [None] * len(spans)  # grad_weight per chunk, summed in chunk order: same bits every run
+        im2col_kernel = need[1] and _IM2COL_TIER.kernel_due()
+        col2im_kernel = need[0] and _COL2IM_TIER.kernel_due()
 
         def chunk(worker, i):
             a, b = spans[i]
@@ -420,12 +424,12 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
             cols = bufs[worker][:groups * kg * m * ho * wo].reshape(groups * kg, m, ho * wo)
             gyt = np.ascontiguousarray(gy[a:b].transpose(1, 2, 0, 3)).reshape(groups, co // groups, m * ho * wo)
             if need[1]:
-                _fill_cols(x[a:b], cols, geo, same, serial=one)
+                _fill_cols(x[a:b], cols, geo, same, serial=one, kernel=im2col_kernel)
                 parts[i] = _matmul(gyt, cols.reshape(groups, kg, m * ho * wo).transpose(0, 2, 1),
                                    one_thread=one)
             if need[0]:
                 _matmul(wt, gyt, out=cols.reshape(groups, kg, m * ho * wo), one_thread=one)
-                if not _COL2IM_TIER.kernel_due():  # NumPy, same bits (see _par.Tier)
+                if not col2im_kernel:  # NumPy, same bits (see _par.Tier)
                     _datamove.col2im(cols, gx[a:b], geo)
                 elif same:
                     g = gxts[worker].reshape(-1)[:c * m * h * w].reshape(c, m, h, w)
