@@ -20,7 +20,7 @@ _FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: 
 _KIND = "memory_bound"
 
 
-def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):
+def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):  # pragma: no mutate block
     n_, c_, l_ = x.shape
     m = n_ * l_
     for c in nb.prange(c_):
@@ -47,7 +47,7 @@ def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):
 _bn_train_fwd = _par.twins(_bn_train_fwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
 
 
-def _bn_affine(x, scale, shift, out):
+def _bn_affine(x, scale, shift, out):  # pragma: no mutate block
     n_, c_, l_ = x.shape
     for c in nb.prange(c_):
         a, b = scale[c], shift[c]
@@ -59,7 +59,7 @@ def _bn_affine(x, scale, shift, out):
 _bn_affine = _par.twins(_bn_affine, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
 
 
-def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb, nblk):
+def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb, nblk):  # pragma: no mutate block
     n_, c_, l_ = x.shape
     m = n_ * l_
     psg = np.zeros((nblk, c_))  # float64 partial sums per block of samples

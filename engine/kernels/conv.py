@@ -36,7 +36,7 @@ def conv2d_output_size(h, w, kernel_size, stride=1, padding=0, dilation=1) -> tu
     return (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
 
 
-def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # pragma: no mutate block
     """cols[(c*kH + i)*kW + j, n, y*W_out + z] = xpad[n, c, y*sH + i*dH, z*sW + j*dW].
 
     Flat arrays indexed by uint64: Numba then skips its negative-index wrap-around test and the
@@ -107,7 +107,7 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
 _im2col = _par.twins(_im2col, nogil=True)  # (parallel, serial); _par.pick chooses per call
 
 
-def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+def _col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # pragma: no mutate block
     """The adjoint of _im2col: gx[n, c, p, q] = sum of every cols entry that im2col copied from it."""
     n_, c_, h, w = gx.shape
     gf, cf = gx.reshape(-1), cols.reshape(-1)

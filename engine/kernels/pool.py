@@ -60,7 +60,7 @@ def _clip_offsets(n_out, stride, pad, dil, k, size):
     return r
 
 
-def _max_fwd(x, out, ind, rows, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+def _max_fwd(x, out, ind, rows, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):  # pragma: no mutate block
     """``rows``/``cols``: :func:`_clip_offsets` of the two axes. The window's valid offsets are
     clipped once per output (no per-element bounds tests), the
     running max starts at the window's first element, and the compare-and-take is written as
@@ -119,7 +119,7 @@ def _max_fwd(x, out, ind, rows, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
 _max_fwd = _par.twins(_max_fwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
 
 
-def _max_bwd(gy, ind, gx):
+def _max_bwd(gy, ind, gx):  # pragma: no mutate block
     n_, c_, h, w = gx.shape
     ho, wo = gy.shape[2], gy.shape[3]
     gf, yf, jf = gx.reshape(-1), gy.reshape(-1), ind.reshape(-1)
@@ -219,7 +219,7 @@ def maxpool2d_backward(grad_out, indices, input_shape):
 
 
 # ----------------------------------------------------------------------------- average pool
-def _avg(x, y, forward, include_pad, divisor, kh, kw, sh, sw, ph, pw, ho, wo):
+def _avg(x, y, forward, include_pad, divisor, kh, kw, sh, sw, ph, pw, ho, wo):  # pragma: no mutate block
     """forward: y[n,c,oh,ow] = window sum / divisor; else x (=grad_input) += y (=grad_out) / divisor."""
     n_, c_, h, w = x.shape
     xf, yf = x.reshape(-1), y.reshape(-1)
@@ -280,7 +280,7 @@ def avgpool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding=
 
 
 # ----------------------------------------------------------------------------- adaptive average pool
-def _adaptive(x, y, forward):
+def _adaptive(x, y, forward):  # pragma: no mutate block
     """Bins start = floor(o*In/Out), end = ceil((o+1)*In/Out); forward: y = bin mean, else x = grad."""
     n_, c_, h, w = x.shape
     ho, wo = y.shape[2], y.shape[3]
