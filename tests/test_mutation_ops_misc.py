@@ -145,6 +145,8 @@ def test_prod_of_empty_input_and_its_gradient(shape, dim):
     y.sum().backward()
     ty.sum().backward()
     assert x.grad.shape == tuple(tx.grad.shape) == shape
+    (g,) = engine.autograd.grad(x.prod(*args).sum(), x)
+    assert g.shape == shape and g.dtype == x.dtype == engine.float64
 
 
 # -- erf -------------------------------------------------------------------------------------------
