@@ -265,6 +265,9 @@ def test_pow_float32_gradient_stays_float32_with_zero_exponents():
     (tx ** torch.tensor(e)).sum().backward()
     assert x.grad.dtype == engine.float32
     _same(x.grad, tx.grad, rtol=1e-6, atol=1e-7)
+    (g,) = engine.autograd.grad((x ** engine.tensor(e)).sum(), x)   # no accumulation cast here
+    assert g.dtype == engine.float32
+    _same(g, tx.grad, rtol=1e-6, atol=1e-7)
 
 
 # -- Tensor methods of surface_methods -------------------------------------------------------------
