@@ -142,6 +142,19 @@ def test_bugfix_descending_sort_and_topk_extremes_match_torch(a):
     same(tk.indices, ref.indices[:3])
 
 
+@SETTINGS
+@given(st.lists(st.integers(-40, 40).map(lambda k: k / 8), min_size=2, max_size=12),
+       st.booleans())
+def test_sort_and_topk_of_fractional_floats_match_torch(vals, descending):
+    a = np.array(vals + [0.25, 0.75, -0.5, 0.5])
+    ref = torch.sort(torch.from_numpy(a), descending=descending, stable=True)
+    got = engine.sort(Tensor(a), descending=descending)
+    same(got.values, ref.values)
+    same(got.indices, ref.indices)
+    top = engine.topk(Tensor(a), 3, largest=not descending)
+    same(top.values, ref.values[-3:].flip(0))
+
+
 def test_descending_sort_of_uint64_beyond_float_precision_matches_torch():
     a = np.array([2**60 + 1, 2**60, 2**60 + 3, 2**60 + 1], dtype=np.uint64)
     ref = torch.sort(torch.from_numpy(a), descending=True, stable=True)
@@ -355,6 +368,25 @@ def test_round_of_integers_with_nonnegative_decimals_is_the_identity(a, decimals
     ref = np.round(a, decimals)
     assert out.dtype == ref.dtype and out.shape == ref.shape
     np.testing.assert_array_equal(out.numpy(), ref)
+
+
+@pytest.mark.parametrize("decimals", [None, 0, 2])
+def test_bugfix_round_of_a_bool_tensor_is_the_identity(decimals):
+    """Was ``input * 1``: int64. torch.round has no bool kernel; invariant: rounding integer-valued
+    data to >= 0 decimals changes nothing (NumPy's round would make float16 or fail)."""
+    b = np.array([[True, False, True]])
+    out = engine.round(Tensor(b)) if decimals is None else engine.round(Tensor(b), decimals)
+    assert out.dtype == np.bool_ and out.shape == b.shape
+    np.testing.assert_array_equal(out.numpy(), b)
+
+
+def test_bugfix_nan_to_num_floor_ceil_of_a_bool_tensor_keep_bool():
+    b = np.array([True, False, True])
+    same(engine.nan_to_num(Tensor(b)), torch.nan_to_num(torch.from_numpy(b)))
+    for fn in ("floor", "ceil"):  # no torch kernel for bool; integer data: the identity
+        out = getattr(engine, fn)(Tensor(b))
+        assert out.dtype == np.bool_
+        np.testing.assert_array_equal(out.numpy(), b)
 
 
 def test_integer_results_are_new_tensors():
