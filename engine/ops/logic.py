@@ -62,7 +62,9 @@ def _truth(fn, input, dim, keepdim):  # noqa: A002
 
     a = _arr(input)
     a = np.asarray(a)
-    axes = None if dim is None else (normalize_dims(dim, a.ndim) if a.ndim else ())
+    axes = None if dim is None else normalize_dims(dim, a.ndim)  # range-checked even when 0-d
+    if a.ndim == 0 and axes is not None:
+        axes = ()  # a 0-d tensor's dim 0 / -1 (as PyTorch) is no NumPy axis
     return input._wrap(np.asarray(fn(a, axis=axes, keepdims=bool(keepdim))))
 
 

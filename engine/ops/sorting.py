@@ -26,26 +26,32 @@ def _order(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     """Stable argsort along ``dim``; descending keeps equal elements in their original order."""
     if not descending:
         return np.argsort(a, axis=dim, kind="stable")
-    key = a.astype(np.int64) if a.dtype.kind in "bu" else a
-    return np.argsort(-key, axis=dim, kind="stable")
+    # Descending: the stable ascending order of the reversed array, read backwards. No negation
+    # (which overflowed int64's minimum, wrapped uint64 above 2**63 and kept NaN last): NaN ranks
+    # largest, as in PyTorch, and ties still keep their original order.
+    rev = np.argsort(np.flip(a, axis=dim), axis=dim, kind="stable")
+    return a.shape[dim] - 1 - np.flip(rev, axis=dim)
 
 
 def _dim(input, dim):  # noqa: A002
-    return normalize_dims(dim, input.ndim)[0] if input.ndim else 0
+    """``dim`` as an axis in range; checked on a 0-d tensor too (only -1 and 0 fit, as PyTorch)."""
+    return normalize_dims(dim, input.ndim)[0]
 
 
 def argsort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     """Indices that sort ``input`` along ``dim`` (int64; ties keep their order)."""
+    d = _dim(input, dim)
     if input.ndim == 0:
         return input._wrap(np.zeros((), np.int64))
-    return input._wrap(_order(input.numpy(), _dim(input, dim), descending).astype(np.int64))
+    return input._wrap(_order(input.numpy(), d, descending).astype(np.int64))
 
 
 def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     """``(values, indices)``: ``input`` sorted along ``dim`` and where each value came from."""
     idx = argsort(input, dim, descending)
-    if input.ndim == 0:
-        return ValuesIndices(input * 1, idx)
+    if input.ndim == 0:  # a copy of the one element; ``* 1`` would make a bool tensor int64
+        return ValuesIndices(input._wrap(input.numpy().copy()) if input.dtype == np.bool_
+                             else input * 1, idx)
     return ValuesIndices(gather(input, _dim(input, dim), idx), idx)
 
 
