@@ -271,3 +271,35 @@ def test_norm_at_zero_subgradient_emits_no_numpy_warning(a, p):
         engine.norm(es[0], p).backward()
     torch.norm(ts[0], p).backward()
     np.testing.assert_allclose(es[0].grad.numpy(), ts[0].grad.numpy(), rtol=1e-12)
+
+
+# -- regressions (bugs the survivors above led to; fixed in engine/ops/linalg.py) ---------------
+@pytest.mark.parametrize("p", [2, 1, 3, 0.5, -1, math.inf, 0, "fro"])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+def test_regression_norm_of_a_0d_tensor_matches_torch(p, dim):
+    # was: TypeError ('numpy.float64' object does not support item assignment) for finite p != 0
+    _check_against_torch(lambda x: engine.norm(x, p, dim), lambda x: torch.norm(x, p, dim),
+                         np.array(-3.0))
+
+
+@pytest.mark.parametrize("dim", [1, -2, 5, (0, 1)])
+def test_regression_norm_of_a_0d_tensor_rejects_other_dims_like_torch(dim):
+    # was: any dim accepted for a 0-d input
+    with pytest.raises(IndexError):
+        torch.norm(torch.tensor(3.0), 2, dim)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        engine.norm(Tensor(np.array(3.0)), 2, dim)
+
+
+def test_regression_norm_p_none_is_the_2_norm_like_torch():
+    # was: ValueError
+    _check_against_torch(lambda x: engine.norm(x, None), lambda x: torch.norm(x, None), _r(2, 3))
+    _check_against_torch(lambda x: engine.norm(x, None, 1), lambda x: torch.norm(x, None, 1), _r(2, 3))
+
+
+@pytest.mark.parametrize("a, p", [([1e200, 1e-200], 0.5), ([1e-300, 1e300], 0.5),
+                                  ([3e150, -1e-150, 0.0], 0.25), ([1e100, 1e-100], 0.9)])
+def test_regression_norm_gradient_of_a_tiny_entry_beside_a_huge_one(a, p):
+    # was: 0 for the tiny entry (|a| / out underflowed, 0^(p-1) = inf was zeroed); PyTorch: finite
+    _check_against_torch(lambda x: engine.norm(x, p), lambda x: torch.norm(x, p), np.array(a),
+                         rtol=1e-9)
