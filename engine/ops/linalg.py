@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from ._util import normalize_dims, tensor_arg
+from ._util import reduce_dims, tensor_arg
 from .matmul import Matmul
 from .reduction import _keep
 from .shape import Permute
@@ -92,8 +92,14 @@ class Norm(Function):
             w = np.zeros_like(a)
         else:
             out = (ax ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                w = np.sign(a) * (ax / out) ** (p - 1)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ratio = ax / out
+                w = np.asarray(np.sign(a) * ratio ** (p - 1))  # an array also for a 0-d ``a``
+                # |a| / out underflows to 0 for a tiny entry next to a huge one; for p < 1 the
+                # weight (|a| / out)^(p-1) is then large but finite: recompute those in logs
+                lost = (ratio == 0) & (ax != 0) & np.isfinite(out) & (out != 0)
+                if lost.any():
+                    w[lost] = (np.sign(a) * np.exp((p - 1) * (np.log(ax) - np.log(out))))[lost]
             w[(ax == 0) | np.broadcast_to(out == 0, a.shape) | ~np.isfinite(w)] = 0
         ctx.save_for_backward(w.astype(a.dtype, copy=False))
         ctx.meta = (a.shape, dims, keepdim)
@@ -110,16 +116,16 @@ class Norm(Function):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     """The vector p-norm of ``input`` over ``dim`` (all dims when None): (Σ|x|ᵖ)^(1/p).
 
-    ``p``: a number, ``inf``/``-inf`` (max/min |x|) or ``"fro"`` (= 2). ``"nuc"`` is not provided.
+    ``p``: a number, ``inf``/``-inf`` (max/min |x|), ``"fro"`` or None (= 2). ``"nuc"`` is not provided.
     """
     tensor_arg("norm", "input", input)
     if dtype is not None:
         input = input.to(dtype)  # noqa: A001
-    if p == "fro":
+    if p is None or p == "fro":  # PyTorch: None is the default 2-norm
         p = 2.0
     if isinstance(p, str) or not isinstance(p, (int, float, np.integer, np.floating)):
         raise ValueError(f"norm: p must be a number, inf, -inf or 'fro', got {p!r}")
     if input.dtype.kind != "f":
         raise RuntimeError(f"norm: expected a floating point tensor, got dtype {input.dtype}")
-    dims = normalize_dims(dim, input.ndim) if input.ndim else ()
+    dims = reduce_dims(dim, input.ndim)  # a 0-d input takes dim 0 / -1 (and no other), as PyTorch
     return Norm.apply(input, float(p), dims, bool(keepdim))
