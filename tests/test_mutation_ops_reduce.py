@@ -147,11 +147,28 @@ def test_std_of_constant_slices_is_zero_with_zero_gradient(dim):
     for k, v in enumerate([0.1, 1 / 3, 7.7, -2.2, 1e-3]):
         a[k] = v
     ex, tx = pair(a)
-    e_out, t_out = engine.std(ex, dim), torch.std(tx, dim)
-    assert np.all(e_out.detach().numpy()[:5] == 0)
-    close(e_out, t_out, rtol=1e-9)
-    check_grad(e_out, t_out, ex, tx)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no 0/0 warning from the masked-out slices
+        e_out, t_out = engine.std(ex, dim), torch.std(tx, dim)
+        assert np.all(e_out.detach().numpy()[:5] == 0)
+        close(e_out, t_out, rtol=1e-9)
+        check_grad(e_out, t_out, ex, tx)
     assert np.all(ex.grad.numpy()[:5] == 0)
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+def test_std_first_derivative_with_create_graph_over_constant_slices(correction):
+    # the recorded (double-backward) form of std's backward: 0 on constant slices, and a slice
+    # whose std is exactly 1 ([0, 1, 2] unbiased) is an ordinary slice
+    a = np.array([[0.0, 1.0, 2.0], [0.3, 0.3, 0.3], [4.0, -1.0, 2.5], [-7.0, -7.0, -7.0]])
+    ex, tx = pair(a)
+    w = np.array([1.0, -2.0, 0.5, 3.0])
+    (eg,) = engine.grad((engine.std(ex, 1, correction=correction) * engine.tensor(w)).sum(), ex,
+                        create_graph=True)
+    (tg,) = torch.autograd.grad((torch.std(tx, 1, correction=correction) * torch.tensor(w)).sum(),
+                                tx, create_graph=True)
+    close(eg, tg)
+    assert np.all(eg.detach().numpy()[[1, 3]] == 0)
 
 
 def test_var_std_with_correction_at_least_n_are_nan_without_warnings():
