@@ -421,3 +421,18 @@ def test_softmax_without_dim_names_itself(op):
     with pytest.raises(TypeError) as e:
         getattr(engine, op)(engine.tensor(X3))
     assert str(e.value) == f"{op}() needs dim= (PyTorch's implicit dim is deprecated)"
+
+
+@pytest.mark.parametrize("a", [
+    [[0.039512206018200824] * 3, [-12.083186322821716, -0.044541331200832285, 6.564749350763358]],
+    [[58.11181041963531] * 3, [-0.01303157231604361, 0.009053558666731177, 0.004463745723640113]]])
+def test_std_of_a_constant_row_next_to_a_spread_row_is_exactly_zero(a):
+    # the centring of a constant row must use that row's own mean and its own correction: over the
+    # whole tensor, either leaves an ulp (-2.2e-16, resp. 2.9e-19, from the other row's rounding)
+    # in the constant row, hence a tiny std and a gradient of ~0.58 instead of 0.
+    ex, tx = pair(a)
+    e_out, t_out = engine.std(ex, 1), torch.std(tx, 1)
+    assert e_out.detach().numpy()[0] == 0 == t_out.detach().numpy()[0]
+    close(e_out, t_out)
+    check_grad(e_out, t_out, ex, tx)
+    assert np.all(ex.grad.numpy()[0] == 0)
