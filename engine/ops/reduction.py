@@ -59,7 +59,7 @@ def _var_parts(a, dims, correction):
     with np.errstate(divide="ignore", invalid="ignore"):
         centered = _centered(a, dims, n)
         var = np.sum(centered * centered, axis=dims, keepdims=True) / np.asarray(denom, a.dtype)
-    return centered, np.asarray(var, a.dtype), denom
+    return centered, np.asarray(var, a.dtype if a.dtype.kind in "fc" else np.float64), denom
 
 
 def _centered(a, dims, n):
@@ -127,11 +127,16 @@ class Std(Function):
                 centered = _centered(a, dims, int(np.prod([shape[d] for d in dims])) if dims else 1)
                 grad = g * centered / (out * denom if denom else out * 0.0)
                 return np.where(out == 0, np.zeros((), grad.dtype), grad), None, None, None
-            # double backward: recompute s from a with Tensor ops so that it is differentiated too
+            # double backward: recompute s from a with Tensor ops so that it is differentiated too;
+            # centred as the forward (exact 0 for a constant slice), and a constant slice's branch
+            # computed with s = 1 so that no 0/0 or sqrt'(0) reaches the masked-out gradient
             centered = a - a.mean(axis=dims, keepdims=True)
-            s = ((centered * centered).sum(dim=dims, keepdim=True) * _scale(denom, 1.0)).sqrt()
+            centered = centered - centered.mean(axis=dims, keepdims=True)
+            v = (centered * centered).sum(dim=dims, keepdim=True) * _scale(denom, 1.0)
+            zero = v.detach() == 0
+            s = Where.apply(zero, 1.0, v).sqrt()
             grad = g * centered / (s * denom if denom else s * 0.0)
-            return Where.apply(s.detach() == 0, 0.0, grad), None, None, None
+            return Where.apply(zero, 0.0, grad), None, None, None
 
 
 def _extreme_mask(a, out):
