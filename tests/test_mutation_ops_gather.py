@@ -178,6 +178,17 @@ def test_scatter_add_with_src_larger_than_index_uses_its_leading_block_like_torc
     np.testing.assert_array_equal(s.grad.numpy(), ref)
 
 
+def test_scatter_add_of_float_src_into_an_integer_input_promotes_instead_of_failing():
+    """PyTorch rejects mixed dtypes; the library promotes (out = input + IndexAdd(src)): the values
+    must be those of the float computation, not a NumPy casting error."""
+    x = np.arange(4)
+    src, idx = np.array([1.5, 2.25, -0.5]), np.array([0, 0, 3])
+    out = engine.scatter_add(engine.tensor(x), 0, engine.tensor(idx), engine.tensor(src))
+    ref = torch.scatter_add(torch.tensor(x, dtype=torch.float64), 0, torch.tensor(idx), torch.tensor(src))
+    assert out.numpy().dtype.kind == "f"
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
 def test_scatter_add_on_0d_input_matches_torch():
     for index, src in [(0, 2.5), ([0, 0], [2.0, 3.5])]:
         x, tx = _pair(np.array(1.0))
