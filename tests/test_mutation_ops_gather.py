@@ -319,6 +319,17 @@ def test_basic_index_is_a_view_sharing_the_version_counter_like_torch(index):
     np.testing.assert_array_equal(s.numpy(), ts.numpy())
 
 
+@pytest.mark.parametrize("index", [[1, 0], (slice(None), [2, 2]), np.array([True, False]),
+                                   (0, np.array([0, 2]))])
+def test_advanced_index_is_a_copy_with_its_own_version_counter_like_torch(index):
+    b, tb = engine.zeros(2, 3), torch.zeros(2, 3)
+    s, ts = b[index], tb[torch.as_tensor(index) if isinstance(index, np.ndarray) else index]
+    b.add_(1)
+    tb.add_(1)
+    assert (s._version, b._version) == (ts._version, tb._version)
+    np.testing.assert_array_equal(s.numpy(), ts.numpy())
+
+
 @pytest.mark.parametrize("index", [(0, slice(1, None)), (None, Ellipsis, 1), ([1, 1, 0],)])
 def test_getitem_grad_keeps_float32_and_matches_torch(index):
     a = RNG.standard_normal((3, 3)).astype(np.float32)
@@ -326,6 +337,10 @@ def test_getitem_grad_keeps_float32_and_matches_torch(index):
     (x[index] * 2).sum().backward()
     (tx[index] * 2).sum().backward()
     _same(x.grad, tx.grad)
+    g, = engine.autograd.grad((x[index] ** 2).sum(), [x], create_graph=True)
+    tg, = torch.autograd.grad((tx[index] ** 2).sum(), [tx], create_graph=True)
+    assert g.requires_grad and tg.requires_grad
+    _same(g, tg)
 
 
 # -- cat / stack -----------------------------------------------------------------------------------
