@@ -82,9 +82,12 @@ def index_select(input, dim, index):  # noqa: A002
     idx = _index_array(index, "index_select")
     if idx.ndim > 1:
         raise RuntimeError(f"index_select(): index must be 1-D, got shape {tuple(idx.shape)}")
-    if input.ndim == 0:
+    if input.ndim == 0:  # PyTorch: exactly one index, and the result is 0-d like the input
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} "
+                               f"value(s)")
         _check_range(idx, 1, "index_select", 0)
-        return input.reshape(1)[np.zeros(idx.size, dtype=np.int64)].reshape(idx.shape)
+        return input.reshape(1)[np.zeros(1, dtype=np.int64)].reshape(())
     d = normalize_dims(dim, input.ndim)[0]
     _check_range(idx, input.shape[d], "index_select", d)
     return GetItem.apply(input, (slice(None),) * d + (idx.reshape(-1),))
