@@ -93,7 +93,7 @@ def test_expand_with_minus_one_after_new_leading_dims_matches_torch(shape, size)
     _check_op(shape, lambda x: x.expand(*size))
 
 
-@pytest.mark.parametrize("start, end", [(1, 0), (-2, -1), (0, 1), (10, 11)])
+@pytest.mark.parametrize("start, end", [(0, -1), (-1, 0), (1, 0), (-2, -1), (0, 1), (10, 11)])
 def test_flatten_of_a_0d_tensor_checks_both_dims_like_torch(start, end):
     # a 0-d tensor accepts only dims 0 and -1 for start_dim and for end_dim
     ok = all(d in (0, -1) for d in (start, end))
@@ -288,7 +288,7 @@ def test_pad_default_fill_is_zero_like_torch(pad):
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-@pytest.mark.parametrize("pad", [(2, 1), (0, 3), (1, 2, 2, 1), (0, 0, 3, 1)])
+@pytest.mark.parametrize("pad", [(2, 1), (1, 1), (0, 3), (1, 2, 2, 1), (0, 0, 3, 1), (1, 1, 1, 1)])
 def test_pad_non_constant_values_and_gradients_match_torch(mode, pad):
     shape = (2, 4, 5) if len(pad) == 2 else (1, 2, 4, 5)     # the ranks torch supports
     _check_op(shape, lambda x: engine.pad(x, pad, mode=mode) if isinstance(x, engine.Tensor)
@@ -328,10 +328,14 @@ def test_pad_gradient_keeps_float32(mode):
     TF.pad(xt, (2, 1), mode=mode).sum().backward()
     assert x.grad.dtype == engine.float32 and x.grad.numpy().dtype == np.float32
     _close(x.grad, xt.grad)
+    x = engine.tensor(xt.detach().numpy(), requires_grad=True)
+    (g,) = engine.autograd.grad((engine.pad(x, (2, 1), mode=mode) ** 2).sum(), x, create_graph=True)
+    assert g.dtype == engine.float32 and g.numpy().dtype == np.float32
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-@pytest.mark.parametrize("shape, pad", [((1, 2, 5), (2, 1)), ((1, 1, 4, 5), (1, 2, 3, 0))])
+@pytest.mark.parametrize("shape, pad", [((1, 2, 5), (2, 1)), ((1, 1, 4, 5), (1, 2, 3, 0)),
+                                        ((1, 1, 4, 5), (1, 1, 1, 1))])
 def test_pad_double_backward_matches_torch(mode, shape, pad):
     """The gradient of the gradient runs ``PadScatter.backward`` (a pad of the incoming gradient)."""
     x, xt = _pair(shape, seed=3)
