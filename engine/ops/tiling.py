@@ -42,7 +42,9 @@ def chunk(input, chunks, dim=0):  # noqa: A002
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise RuntimeError(f"chunk(): chunks must be a positive int, got {chunks!r}")
     n = input.shape[_dim(input, dim)]
-    return split(input, max(-(-n // chunks), 1), dim)
+    if n == 0:                        # PyTorch: an empty dim gives ``chunks`` empty pieces
+        return split(input, [0] * int(chunks), dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def unbind(input, dim=0):  # noqa: A002
@@ -85,7 +87,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.meta = dims
-        return np.ascontiguousarray(np.flip(a, dims))
+        return np.array(np.flip(a, dims), order="C")    # a C-ordered copy that keeps 0-d as 0-d
 
     @staticmethod
     def backward(ctx, g):
@@ -95,7 +97,7 @@ class Flip(Function):
 def flip(input, dims):  # noqa: A002
     """``input`` with the order of elements reversed along each dim in ``dims``."""
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    axes = normalize_dims(dims, input.ndim) if input.ndim else ()
+    axes = normalize_dims(dims, input.ndim)   # IndexError when out of range (0-d: only 0 and -1)
     if len(axes) != len(dims):
         raise RuntimeError(f"flip(): dims {dims} name a dimension twice")
-    return Flip.apply(input, axes)
+    return Flip.apply(input, axes if input.ndim else ())
