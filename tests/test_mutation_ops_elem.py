@@ -533,3 +533,13 @@ def test_scatter_add_accepts_an_array_src():
     _close(out, ref)
     out2 = engine.scatter_add(x, 0, Tensor(idx), src.tolist())
     _close(out2, ref)
+
+
+@pytest.mark.parametrize("dims", [(1, 2, 0), (2, 0, 1), (0, 2, 1)])
+def test_permute_gradient_matches_torch(dims):
+    a = RNG.normal(size=(2, 3, 4))
+    w = RNG.normal(size=tuple(a.shape[d] for d in dims))
+    x, tx = _t(a), _tt(a)
+    (x.permute(*dims) * _t(w, False)).sum().backward()
+    (tx.permute(*dims) * torch.tensor(w)).sum().backward()
+    _close(x.grad, tx.grad)
