@@ -375,6 +375,19 @@ def test_permute_gradient_matches_torch(dims):
     _close(x.grad, tx.grad)
 
 
+def test_scatter_add_gradient_flows_into_a_tensor_src():
+    base = RNG.normal(size=(2, 3))
+    idx = np.array([[0, 1, 0], [1, 0, 1]])
+    src = RNG.normal(size=(2, 3))
+    x, s, tx, ts = _t(base), _t(src), _tt(base), _tt(src)
+    w = RNG.normal(size=(2, 3))
+    (engine.scatter_add(x, 0, Tensor(idx), s) * _t(w, False)).sum().backward()
+    (torch.scatter_add(tx, 0, torch.tensor(idx), ts) * torch.tensor(w)).sum().backward()
+    _close(x.grad, tx.grad)
+    assert s.grad is not None
+    _close(s.grad, ts.grad)
+
+
 # -- unary ops vs PyTorch ------------------------------------------------------------------------
 UNARY = ["abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "erf"]
 POS = {"log", "sqrt", "log1p"}
