@@ -285,6 +285,18 @@ def test_functional_forms_convert_array_like_inputs_and_pass_arguments():
     _close(engine.stack([a, np.array(a)], 1), torch.stack([ta, ta], 1))
 
 
+def test_cat_and_stack_convert_each_element_of_the_sequence():
+    a, b = RNG.normal(size=(2, 2)), RNG.normal(size=(2, 3))
+    x, tx = _t(a), _tt(a)
+    out = engine.cat([x, b, b.tolist()], 1)
+    tout = torch.cat([tx, torch.tensor(b), torch.tensor(b.tolist())], 1)  # a list: float32
+    _close(out, tout)
+    out.sum().backward()
+    tout.sum().backward()
+    _close(x.grad, tx.grad)
+    _close(engine.stack([a.tolist(), x], 0), torch.stack([torch.tensor(a.tolist()), tx], 0))
+
+
 # -- Cast ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("src, dst", [("float32", "float64"), ("float64", "float32"),
                                       ("float16", "float32")])
