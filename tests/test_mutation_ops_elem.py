@@ -568,3 +568,33 @@ def test_broadcast_failure_names_the_op_and_both_shapes(name, sym):
     with pytest.raises(ValueError) as e:
         eval(f"x {sym} y")
     assert str(e.value).startswith(f"{name}: shapes (2, 3) and (4,) cannot be broadcast together")
+
+
+def _name(dtype):
+    return str(dtype).replace("torch.", "")
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "erf"])
+@pytest.mark.parametrize("values, dtype", [([1, 2, 3], "int64"), ([True, False], "bool"), ([4, 9], "uint8")])
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_floating_unary_ops_of_integers_give_the_default_float_dtype_like_torch(op, values, dtype, default):
+    previous = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(getattr(torch, default))
+        engine.set_default_dtype(getattr(engine, default))
+        expected = getattr(torch, op)(torch.tensor(values, dtype=getattr(torch, dtype)))
+        got = getattr(engine, op)(engine.tensor(values, dtype=getattr(engine, dtype)))
+    finally:
+        torch.set_default_dtype(previous)
+        engine.set_default_dtype(getattr(engine, _name(previous)))
+    assert _name(got.dtype) == _name(expected.dtype)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("op", ["abs", "neg", "relu"])
+def test_integer_preserving_unary_ops_keep_the_integer_dtype_like_torch(op):
+    values = [-2, 0, 3]
+    expected = getattr(torch, op)(torch.tensor(values))
+    got = getattr(engine, op)(engine.tensor(values))
+    assert _name(got.dtype) == _name(expected.dtype)
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())

@@ -29,7 +29,7 @@ the fast backward (on ndarrays) and the recorded one (``create_graph=True``, on 
 """
 from __future__ import annotations
 
-from ..dtypes import promote_pair
+from ..dtypes import get_default_dtype, promote_pair
 from ..function import Function
 from ._util import broadcast_error, shape_of, unbroadcast
 
@@ -41,6 +41,7 @@ class UnaryOp(Function):
     arity = 1
     op = None       # payload -> payload
     saves = "a"     # "a", "out" or None
+    floating = False  # True: integer/bool input is computed in the default float dtype (PyTorch)
 
     @staticmethod
     def da(g, a, out):
@@ -50,9 +51,20 @@ class UnaryOp(Function):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "op" in cls.__dict__ and "forward" not in cls.__dict__:
-            cls.forward = staticmethod(_unary_forward(cls.op, cls.saves))
+            op = _in_default_float(cls.op) if cls.floating else cls.op
+            cls.forward = staticmethod(_unary_forward(op, cls.saves))
         if "da" in cls.__dict__ and "backward" not in cls.__dict__:
             cls.backward = staticmethod(_unary_backward(cls.da, cls.saves))
+
+
+def _in_default_float(op):
+    """``op`` that first casts an integer or bool payload to the default float dtype, as PyTorch's
+    floating unary functions do (``torch.exp(torch.tensor([1, 2]))`` is float32)."""
+    def op_in_float(a):
+        if getattr(a, "dtype", None) is not None and a.dtype.kind in "biu":
+            a = a.astype(get_default_dtype())
+        return op(a)
+    return op_in_float
 
 
 def _unary_forward(op, saves):

@@ -56,6 +56,7 @@ class Erf(UnaryOp):
 
     op = erf_array
     saves = "a"
+    floating = True
 
     @staticmethod
     def da(g, a, out):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import get_default_dtype
 from .elementwise import UnaryOp
 
 
@@ -26,6 +27,7 @@ class Exp(UnaryOp):
 
     op = np.exp
     saves = "out"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -37,6 +39,7 @@ class Log(UnaryOp):
 
     op = np.log
     saves = "a"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -48,6 +51,7 @@ class Log1p(UnaryOp):
 
     op = np.log1p
     saves = "a"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -59,6 +63,7 @@ class Sqrt(UnaryOp):
 
     op = np.sqrt
     saves = "out"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -70,6 +75,7 @@ class Sin(UnaryOp):
 
     op = np.sin
     saves = "a"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -81,6 +87,7 @@ class Cos(UnaryOp):
 
     op = np.cos
     saves = "a"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -92,6 +99,7 @@ class Tanh(UnaryOp):
 
     op = np.tanh
     saves = "out"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
@@ -104,7 +112,7 @@ def sigmoid_array(a: np.ndarray) -> np.ndarray:
     log σ(−20) is finite (the former 0.5 + 0.5·tanh(a/2) lost both to cancellation)."""
     a = np.asarray(a)
     if a.dtype.kind != "f":
-        a = a.astype(np.float32)      # PyTorch: integer/bool input gives the default float dtype
+        a = a.astype(get_default_dtype())  # PyTorch: integer/bool input gives the default float dtype
     if a.ndim == 0:
         return sigmoid_array(a.reshape(1))[0]
     out = np.negative(a)
@@ -119,6 +127,7 @@ class Sigmoid(UnaryOp):
 
     op = sigmoid_array
     saves = "out"
+    floating = True
 
     @staticmethod
     def da(g, a, out):
