@@ -321,5 +321,6 @@ def test_backward_argument_errors_name_the_argument():
         assert type(eo.value) is type(et.value) or isinstance(eo.value, type(et.value)), (eo, et)
         for w in words:
             assert w in str(eo.value), (str(eo.value), w)
-        assert "None" not in str(eo.value) and "XX" not in str(eo.value)
+        assert not str(eo.value).startswith("None") and "XX" not in str(eo.value)
+        assert " None must" not in str(eo.value) and "of None" not in str(eo.value)
         assert str(eo.value) == str(eo.value).replace("BACKWARD", "")
