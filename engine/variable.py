@@ -102,11 +102,15 @@ class Variable:
         """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
         if self.grad_fn is None:
             return
+        pre = self.grad_fn._pre_hooks
+        if pre and any(getattr(h, "_retains_grad", False) for h in pre.get(self._output_nr, ())):
+            return  # already retaining (as PyTorch, a second call is a no-op)
         ref = self
 
         def _store(g):
             ref.grad = g if ref.grad is None else ref.grad + g
 
+        _store._retains_grad = True
         self.register_hook(_store)
 
     def _run_leaf_hooks(self, g, create_graph):
