@@ -107,3 +107,8 @@ def run(fn, *args):
     if any(isinstance(a, Variable) for a in args):
         return fn.apply(*args)
     return fn.forward(NULL_CTX, *args)
+
+
+def copy_keeping_dtype(input):  # noqa: A002
+    """A copy of ``input`` in its own dtype (``input * 1`` would make a bool tensor int64)."""
+    return input._wrap(input.numpy().copy()) if input.dtype == np.bool_ else input * 1

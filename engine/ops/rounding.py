@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ._util import copy_keeping_dtype
 
 
 class _Flat(Function):
@@ -49,26 +50,21 @@ def _is_int(x) -> bool:
     return x.dtype.kind in "biu"
 
 
-def _copy(input):  # noqa: A002
-    """A copy of an integer/bool tensor in its own dtype (``input * 1`` made bool int64)."""
-    return input._wrap(input.numpy().copy()) if input.dtype == np.bool_ else input * 1
-
-
 def floor(input):  # noqa: A002
     """⌊x⌋ elementwise (integer tensors are returned unchanged, copied)."""
-    return _copy(input) if _is_int(input) else Floor.apply(input)
+    return copy_keeping_dtype(input) if _is_int(input) else Floor.apply(input)
 
 
 def ceil(input):  # noqa: A002
     """⌈x⌉ elementwise (integer tensors are returned unchanged, copied)."""
-    return _copy(input) if _is_int(input) else Ceil.apply(input)
+    return copy_keeping_dtype(input) if _is_int(input) else Ceil.apply(input)
 
 
 def round(input, decimals=0):  # noqa: A001,A002
     """x rounded to ``decimals`` decimal places, ties to even."""
     if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
         raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
-    return _copy(input) if _is_int(input) and decimals >= 0 else Round.apply(input, int(decimals))
+    return copy_keeping_dtype(input) if _is_int(input) and decimals >= 0 else Round.apply(input, int(decimals))
 
 
 def sign(input):  # noqa: A002
@@ -96,7 +92,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
     """Replace NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's largest /
     lowest finite value)."""
     if _is_int(input):
-        return _copy(input)
+        return copy_keeping_dtype(input)
     return NanToNum.apply(input, nan, posinf, neginf)
 
 

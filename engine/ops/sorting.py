@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import normalize_dims
+from ._util import copy_keeping_dtype, normalize_dims
 from .gather import gather
 
 
@@ -49,9 +49,8 @@ def argsort(input, dim=-1, descending=False, stable=False):  # noqa: A002
 def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     """``(values, indices)``: ``input`` sorted along ``dim`` and where each value came from."""
     idx = argsort(input, dim, descending)
-    if input.ndim == 0:  # a copy of the one element; ``* 1`` would make a bool tensor int64
-        return ValuesIndices(input._wrap(input.numpy().copy()) if input.dtype == np.bool_
-                             else input * 1, idx)
+    if input.ndim == 0:
+        return ValuesIndices(copy_keeping_dtype(input), idx)
     return ValuesIndices(gather(input, _dim(input, dim), idx), idx)
 
 
