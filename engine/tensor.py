@@ -189,10 +189,9 @@ class Tensor(Variable):
         self._data = arr
 
     def item(self):
-        """The single element as a Python number."""
+        """The single element as a Python number (a RuntimeError otherwise, as PyTorch)."""
         if self._data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars "
-                             f"(shape {self.shape})")
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
 
     def tolist(self):
@@ -202,11 +201,19 @@ class Tensor(Variable):
     def __array__(self, dtype=None, copy=None):
         return self._data if dtype is None else self._data.astype(dtype)
 
+    def _python_number(self):
+        """The single element for ``float()``/``int()``: PyTorch raises ValueError there (item()
+        raises RuntimeError)."""
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(shape {self.shape})")
+        return self._data.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._python_number())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._python_number())
 
     def __bool__(self):
         if self._data.size != 1:

@@ -162,9 +162,12 @@ def test_fill_zero_div_float_match_torch():
 
 
 def test_item_error_message():
+    # item() raises RuntimeError as PyTorch; float()/int() keep PyTorch's ValueError
+    with pytest.raises(RuntimeError, match=r"^a Tensor with 2 elements cannot be converted to Scalar$"):
+        E([1.0, 2.0]).item()
     with pytest.raises(ValueError, match=r"^only one element tensors can be converted to Python "
                                          r"scalars \(shape \(2,\)\)$"):
-        E([1.0, 2.0]).item()
+        float(E([1.0, 2.0]))
 
 
 # -- x op= y -----------------------------------------------------------------------------------

