@@ -336,6 +336,13 @@ class Tensor(Variable):
             raise RuntimeError(f"in-place operation on a tensor produced by {self.grad_fn.name()} "
                                f"is not supported; use the out-of-place op")
 
+    def _check_castable(self, name, out_dt):
+        """PyTorch's in-place rule: the op's result type ``out_dt`` must not be of a higher
+        category (bool < integer < floating < complex) than self's dtype (no float into int)."""
+        if dtypes._category(out_dt) > dtypes._category(self._data.dtype):
+            raise RuntimeError(f"{name}: result type {out_dt} can't be cast to the desired output "
+                               f"type {self._data.dtype}")
+
     def _inplace(self, fn, *args):
         self._check_inplace()
         fn(self._data, *args)
@@ -351,9 +358,7 @@ class Tensor(Variable):
         out_dt = dtypes.result_type(self._data, o, alpha) if alpha != 1 else dtypes.result_type(self._data, o)
         if name == "div_" and out_dt.kind not in "fc":
             out_dt = dtypes.get_default_dtype()
-        if dtypes._category(out_dt) > dtypes._category(self._data.dtype):
-            raise RuntimeError(f"{name}: result type {out_dt} can't be cast to the desired output "
-                               f"type {self._data.dtype}")
+        self._check_castable(name, out_dt)
         _check_broadcasts_to(name, "other", np.shape(o), self._data.shape)
         return self._inplace(lambda d: ufunc(d, operand, out=d, casting="unsafe"))
 
@@ -374,11 +379,15 @@ class Tensor(Variable):
         return self._arith_("div_", np.divide, other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        """Clamp in place; ``min``/``max`` are numbers or tensors broadcasting to self (one may be None)."""
+        """Clamp in place; ``min``/``max`` are numbers or tensors broadcasting to self (one may be
+        None). A bound of a higher category than self's dtype (a float bound on an integer tensor)
+        raises, as in PyTorch."""
         if min is None and max is None:
             raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
         lo, hi = _payload(min), _payload(max)
         for arg, bound in (("min", lo), ("max", hi)):
+            if bound is not None:
+                self._check_castable("clamp_", dtypes.result_type(self._data, bound))
             _check_broadcasts_to("clamp_", arg, np.shape(bound), self._data.shape)
         return self._inplace(lambda d: np.clip(d, lo, hi, out=d, casting="unsafe"))
 

@@ -33,6 +33,35 @@ def _torch_name(tensor):
     return tensor.grad_fn.name().split("::")[-1].rstrip("0123456789").replace("Backwards", "Backward")
 
 
+# -- 2. clamp_ of an integer tensor with a floating bound -------------------------------------
+@pytest.mark.parametrize("kwargs", [dict(min=0.5), dict(max=1.5), dict(min=0, max=2.5),
+                                    dict(min=np.float64(0.5)), "tensor_max"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_clamp_integer_tensor_with_float_bound_raises_like_torch(kwargs, dtype):
+    """PyTorch refuses (result type Float can't be cast to Long) instead of truncating."""
+    x, tx = _t([0, 1, 3], dtype), _tt([0, 1, 3], dtype)
+    if kwargs == "tensor_max":
+        ekw, tkw = dict(max=_t(1.5)), dict(max=_tt(1.5))
+    else:
+        ekw, tkw = kwargs, kwargs
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        tx.clamp_(**tkw)
+    with pytest.raises(RuntimeError, match=r"^clamp_: result type float\d+ can't be cast to the "
+                                           r"desired output type " + np.dtype(dtype).name + "$"):
+        x.clamp_(**ekw)
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_clamp_integer_tensor_with_integer_bounds_still_works(dtype):
+    """Integer bounds (numbers or integer tensors) are fine, as in PyTorch."""
+    x, tx = _t([0, 1, 3, 7], dtype), _tt([0, 1, 3, 7], dtype)
+    x.clamp_(min=1, max=_t(5, np.int64))
+    tx.clamp_(min=1, max=_tt(5, np.int64))
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    assert x.dtype == np.dtype(dtype)
+
+
 # -- 3. item() -------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(2,), (0,), (2, 3)])
 def test_item_of_many_elements_raises_runtime_error_like_torch(shape):
