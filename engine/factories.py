@@ -3,6 +3,8 @@ randn randint randperm`` and the ``*_like`` forms. Each takes ``device=`` (only 
 another device raises ``RuntimeError``, see ``engine.device``)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import dtypes
@@ -72,14 +74,48 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _make(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
 
 
+def _check_range(start, end, step):
+    """PyTorch's checks of arange's arguments (on their values as floats): a non-zero step,
+    finite bounds, and bounds in the step's direction (NumPy would give an empty tensor)."""
+    lo, hi, by = float(start), float(end), float(step)
+    if by == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end}")
+    if (by > 0 and hi < lo) or (by < 0 and hi > lo):
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+
+
+def _integer_arange(start, end, step, dtype):
+    """torch.arange for an integer ``dtype`` with floating arguments: start and step are truncated
+    to integers (toward zero) and the values are start + i·step; the length is computed from the
+    truncated integers for int64 (where a step truncated to 0 raises ValueError, as torch), and
+    as ceil((end − start) / step) from the given values for the other integer dtypes."""
+    first, last, by = int(start), int(end), int(step)
+    if dtype == np.int64:
+        if by == 0:
+            raise ValueError(f"arange: step must be nonzero (step={step} truncates to 0 for int64)")
+        sign = 1 if by > 0 else -1
+        n = abs(last - first + by - sign) // abs(by)   # numerator and step share their sign
+    else:
+        n = math.ceil((float(end) - float(start)) / float(step))
+    return (first + np.arange(n, dtype=np.int64) * by).astype(dtype)   # wraps as torch's cast
+
+
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Values start, start+step, … < end (int64 for integer arguments, else float32)."""
+    """Values start, start+step, … < end (int64 for integer arguments, else float32). With an
+    integer ``dtype`` and floating arguments, torch's truncating rules (``_integer_arange``)."""
     check_device(device)
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
+    ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     if dtype is None:
-        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else dtypes.get_default_dtype()
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and not ints:
+        return _make(_integer_arange(start, end, step, dtype), requires_grad)
     return _make(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 

@@ -83,3 +83,40 @@ def test_item_of_one_element_matches_torch():
     """One element (any number of dims) converts to the same Python number."""
     for v in ([2.5], [[3]], 7):
         assert engine.tensor(v).item() == torch.tensor(v).item()
+
+
+# -- 4. arange with an integer dtype and floating bounds ---------------------------------------
+ARANGE_CASES = [(0, 2.5), (0.5, 5, 1.5), (5, 0.5, -1.5), (-0.9, 5, 1), (-1.9, 2), (0, -2.5, -1),
+                (1.5, -3, -1.5), (2.7,), (0, 10, 2.5), (0.5, 1), (0, 5, 1.0), (0.0, 5.0, 2.0),
+                (300.5,), (-3.5, -1, 0.5), (-2.5, 3, 0.7), (0, 2 ** 40 + 0.5, 2 ** 38)]
+
+
+@pytest.mark.parametrize("args", ARANGE_CASES)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.uint8])
+def test_arange_integer_dtype_with_float_bounds_matches_torch(args, dtype):
+    """Length, dtype and values equal torch's (which truncates the bounds and step to integers,
+    and for int64 also computes the length in integers), or both raise the same error type."""
+    tdt = getattr(torch, np.dtype(dtype).name)
+    try:
+        t = torch.arange(*args, dtype=tdt)
+    except (RuntimeError, ValueError) as te:
+        with pytest.raises(type(te)):
+            engine.arange(*args, dtype=dtype)
+        return
+    e = engine.arange(*args, dtype=dtype)
+    assert e.dtype == np.dtype(dtype) and e.shape == tuple(t.shape)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("args", [(0, 1, 0.0), (0, 1, 0), (0.5, 0, 1), (0, -0.5), (0.2, 0.5, -1),
+                                  (0, -1), (2.5, 0, 1), (float("nan"), 1), (0, float("inf"))])
+@pytest.mark.parametrize("dtype", [None, np.int64, np.int32, np.float32])
+def test_arange_bad_ranges_raise_like_torch(args, dtype):
+    """A zero step, bounds inconsistent with the step's sign, or a non-finite bound raise the
+    same error type as torch (NumPy would return an empty or fail otherwise)."""
+    tkw = {} if dtype is None else dict(dtype=getattr(torch, np.dtype(dtype).name))
+    ekw = {} if dtype is None else dict(dtype=dtype)
+    with pytest.raises((RuntimeError, ValueError)) as te:
+        torch.arange(*args, **tkw)
+    with pytest.raises(te.type):
+        engine.arange(*args, **ekw)
