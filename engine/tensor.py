@@ -11,11 +11,13 @@ import numpy as np
 from . import conversion as _conversion
 from . import dtypes
 from .device import CPU as _CPU
+from .function import Function
 from .function import apply_small as _small
 from .grad_mode import STATE
 from .ops import logic as _logic
 from .ops import NONDIFF_UFUNCS, PROPERTIES, TABLE, UFUNCS, Abs, Add, Div, Matmul, Mul, Neg, Pow, Sub
 from .ops._util import payload as _payload
+from .ops._util import unbroadcast
 from .ops.indexing import getitem, payload_index
 from .random import generator
 from .variable import Variable
@@ -32,6 +34,50 @@ def _check_broadcasts_to(name, arg, shape, target):
     if len(shape) > len(target) or any(s not in (1, t) for s, t in zip(shape[::-1], target[::-1])):
         raise RuntimeError(f"{name}: {arg} of shape {shape} does not broadcast to the tensor's "
                            f"shape {target}")
+
+
+class Copy(Function):
+    """out = src broadcast to ``shape`` and cast to ``dtype``: what ``copy_`` and ``fill_`` record
+    when ``src`` requires grad;  dsrc = g summed over the broadcast dims, in src's dtype."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, src, shape, dtype):
+        src = np.asarray(src)
+        ctx.meta = (src.shape, src.dtype)
+        return np.array(np.broadcast_to(src, shape), dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.meta
+        g = unbroadcast(g, shape)
+        return (g.astype(dtype, copy=False) if isinstance(g, _ndarray) else g.to(dtype)), None, None
+
+
+class CopySlices(Function):
+    """out = old with ``out[index] = value``: what ``x[index] = value`` records when ``value``
+    requires grad;  dvalue = g[index] summed to value's shape, in value's dtype. ``old`` is always
+    a graph-free copy here (in-place edits of tensors requiring grad are refused), so it gets none."""
+
+    raw = True
+    twice_differentiable = False
+
+    @staticmethod
+    def forward(ctx, old, value, index):
+        value = np.asarray(value)
+        ctx.meta = (index, value.shape, value.dtype)
+        out = old.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        index, shape, dtype = ctx.meta
+        gv = np.asarray(g[index])
+        if gv.ndim < len(shape):  # NumPy lets value carry extra leading size-1 dims
+            gv = gv.reshape((1,) * (len(shape) - gv.ndim) + gv.shape)
+        return None, unbroadcast(gv, shape).astype(dtype, copy=False), None
 
 
 class Tensor(Variable):
@@ -328,6 +374,10 @@ class Tensor(Variable):
         return self.to(np.bool_)
 
     # -- in-place edits (bump the version counter) ------------------------------------------------
+    # An in-place op whose operand requires grad, on a tensor that does not, is recorded as PyTorch
+    # records it: the out-of-place op runs on a copy of the old value (so the saved value is not
+    # the edited buffer), the result is written into the buffer (aliases see it, the version
+    # counter moves) and the tensor takes the result's place in the graph (``_record_inplace``).
     def _check_inplace(self):
         if STATE.grad_enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -343,23 +393,55 @@ class Tensor(Variable):
             raise RuntimeError(f"{name}: result type {out_dt} can't be cast to the desired output "
                                f"type {self._data.dtype}")
 
+    def _must_record(self, *operands):
+        """True when an in-place edit has to be recorded: grad mode is on, an operand requires
+        grad (self itself does not: ``_check_inplace`` refuses those) and self's dtype can carry a
+        gradient (copying a float into an integer tensor is not recorded, as in PyTorch)."""
+        return (STATE.grad_enabled and any(isinstance(o, Variable) and o.requires_grad for o in operands)
+                and dtypes.is_floating(self._data.dtype))
+
     def _inplace(self, fn, *args):
         self._check_inplace()
         fn(self._data, *args)
         self._vc[0] += 1
         return self
 
+    def _record_inplace(self, name, compute):
+        """Do ``self = compute(old)`` in place and record it: ``compute`` gets a graph-free copy of
+        self's value and returns the out-of-place result (a differentiable op on it and the
+        operands); that result is cast to self's dtype, written into self's buffer, and self
+        becomes its graph output (``requires_grad``, ``grad_fn``)."""
+        self._check_inplace()
+        if self._data.base is not None:
+            # a view: PyTorch would also rebase the history of the viewed tensor, which this
+            # engine cannot reach (a Tensor does not know its base)
+            raise RuntimeError(f"{name}: an in-place operation with an operand that requires grad "
+                               f"on a tensor that is (or may be) a view of another tensor is not "
+                               f"recorded by this engine; use the out-of-place op (or edit a "
+                               f".clone())")
+        res = compute(Tensor._wrap(self._data.copy()))
+        if res._data.dtype != self._data.dtype:
+            res = res.to(self._data.dtype)
+        np.copyto(self._data, res._data, casting="unsafe")
+        self._vc[0] += 1
+        self.grad_fn, self._output_nr, self.requires_grad = res.grad_fn, res._output_nr, res.requires_grad
+        return self
+
     def _arith_(self, name, ufunc, other, alpha=1):
         """``self = ufunc(self, alpha · other)`` in place, by PyTorch's rules: ``other`` broadcasts
         to self's shape, and the op's result type (``engine.result_type``; true division gives a
-        floating one) must not be of a higher category than self's dtype (no float into int)."""
+        floating one) must not be of a higher category than self's dtype (no float into int).
+        Recorded when ``other`` requires grad (see ``_record_inplace``)."""
         o = _payload(other)
-        operand = o * alpha if alpha != 1 else o
         out_dt = dtypes.result_type(self._data, o, alpha) if alpha != 1 else dtypes.result_type(self._data, o)
         if name == "div_" and out_dt.kind not in "fc":
             out_dt = dtypes.get_default_dtype()
         self._check_castable(name, out_dt)
         _check_broadcasts_to(name, "other", np.shape(o), self._data.shape)
+        if self._must_record(other):
+            operand = other * alpha if alpha != 1 else other
+            return self._record_inplace(name, lambda old: _INPLACE_ARITH[name](old, operand))
+        operand = o * alpha if alpha != 1 else o
         return self._inplace(lambda d: ufunc(d, operand, out=d, casting="unsafe"))
 
     def add_(self, other, alpha=1):
@@ -389,6 +471,8 @@ class Tensor(Variable):
             if bound is not None:
                 self._check_castable("clamp_", dtypes.result_type(self._data, bound))
             _check_broadcasts_to("clamp_", arg, np.shape(bound), self._data.shape)
+        if self._must_record(min, max):
+            return self._record_inplace("clamp_", lambda old: _clamp_recorded(old, min, max))
         return self._inplace(lambda d: np.clip(d, lo, hi, out=d, casting="unsafe"))
 
     def fill_(self, value):
@@ -397,6 +481,8 @@ class Tensor(Variable):
         if np.ndim(v) != 0:
             raise RuntimeError(f"fill_ only supports a number or a 0-dim value tensor, got a value "
                                f"of shape {tuple(np.shape(v))}")
+        if self._must_record(value):
+            return self._record_inplace("fill_", lambda old: Copy.apply(value, old.shape, old.dtype))
         return self._inplace(lambda d: d.fill(v))
 
     def zero_(self):
@@ -407,6 +493,8 @@ class Tensor(Variable):
         """Copy ``src`` into self (broadcasting, any dtype cast, in place)."""
         s = _payload(src)
         _check_broadcasts_to("copy_", "src", np.shape(s), self._data.shape)
+        if self._must_record(src):
+            return self._record_inplace("copy_", lambda old: Copy.apply(src, old.shape, old.dtype))
         return self._inplace(lambda d: np.copyto(d, s, casting="unsafe"))
 
     def uniform_(self, a=0.0, b=1.0):
@@ -423,6 +511,9 @@ class Tensor(Variable):
 
     def __setitem__(self, index, value):
         idx, v = payload_index(index), _payload(value)
+        if self._must_record(value):
+            self._record_inplace("__setitem__", lambda old: CopySlices.apply(old, value, idx))
+            return
         self._inplace(lambda d: d.__setitem__(idx, v))
 
     # -- operators ----------------------------------------------------------------------------
@@ -542,7 +633,24 @@ class Tensor(Variable):
 
 
 Tensor._value_cls = Tensor
+_INPLACE_ARITH = {"add_": Tensor.__add__, "sub_": Tensor.__sub__, "mul_": Tensor.__mul__,
+                  "div_": Tensor.__truediv__}
 Tensor._mutable = True  # in-place edits possible: track versions of saved values
+
+
+def _clamp_recorded(x, lo, hi):
+    """``x.clamp(lo, hi)`` as ``clamp_`` records it when a tensor bound requires grad: tensor
+    bounds through ``maximum``/``minimum``, whose gradients reach the bound (engine.clamp's do not
+    yet); the gradient differs from PyTorch's only where x equals a bound (split 1/2 there)."""
+    if isinstance(lo, Variable):
+        x = x.maximum(lo)
+    elif lo is not None:
+        x = x.clamp(lo, None)
+    if isinstance(hi, Variable):
+        x = x.minimum(hi)
+    elif hi is not None:
+        x = x.clamp(None, hi)
+    return x
 
 
 def _as_tensor(x):
