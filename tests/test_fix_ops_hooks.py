@@ -1,0 +1,214 @@
+"""Guards PyTorch 2.13 compatibility fixes in hooks and ops, each checked against torch:
+
+* ``engine.grad`` applies the ``register_hook`` hooks of its inputs (leaf or not) to the gradient it
+  returns (called once per input, with the summed gradient; a non-None return replaces it);
+  ``backward(inputs=...)`` applies them once;
+* ``register_post_accumulate_grad_hook`` runs whenever the backward reaches the leaf, also when the
+  gradient it receives is None (``.grad`` unchanged), and for the leaves of ``backward(inputs=...)``;
+  never for ``grad()`` nor for unreached / excluded leaves;
+* the gradient of ``norm`` at an infinite entry is NaN (p=2, p=1, p=inf);
+* reductions with ``dim=()``;
+* ``gather``-family ops refuse negative indices (exception type as torch, message naming the
+  argument and the index);
+* ``scatter_add``/``scatter`` refuse mixed dtypes between self and src;
+* ``relu`` keeps the sign of -0.0 as torch does (Tensor and Scalar).
+"""
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine import Function, Tensor
+
+
+def _t(a, requires_grad=False):
+    return engine.tensor(np.array(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def _tt(a, requires_grad=False):
+    return torch.tensor(np.array(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def _np(v):
+    return None if v is None else np.asarray(v.detach().numpy())
+
+
+# -- 1. grad() applies the inputs' hooks -------------------------------------------------------
+
+def _hooked_grad_run(lib, grad_fn, make, case):
+    """Run ``case`` on library ``lib``; return the gradients and what the hooks saw."""
+    x = make([1.0, -2.0, 0.5], True)
+    seen = []
+
+    def times10(g):
+        seen.append(_np(g).copy())
+        return g * 10
+
+    if case == "leaf":
+        x.register_hook(times10)
+        return grad_fn((x * 3).sum(), [x]), seen
+    if case == "leaf_two_hooks_chain":
+        x.register_hook(times10)
+        x.register_hook(lambda g: g + 1)
+        return grad_fn((x * 3).sum(), [x]), seen
+    if case == "leaf_hook_returns_none":
+        x.register_hook(lambda g: seen.append(_np(g).copy()))
+        return grad_fn((x * 3).sum(), [x]), seen
+    if case == "leaf_used_twice":
+        x.register_hook(times10)
+        return grad_fn((x * 3).sum() + (x * x).sum(), [x]), seen
+    if case == "leaf_listed_twice":
+        x.register_hook(times10)
+        return grad_fn((x * x).sum(), [x, x]), seen
+    if case == "leaf_is_the_output":
+        x.register_hook(times10)
+        return grad_fn(x, [x], grad_outputs=[make([1.0, 2.0, 3.0])]), seen
+    if case == "non_leaf":
+        h = x * 2
+        h.register_hook(times10)
+        return grad_fn((h * h).sum(), [h]), seen
+    if case == "non_leaf_above_another_input":
+        # torch's engine quirk: h's node must run for x, so h's captured gradient is unhooked
+        # (the hook still applies to what flows on to x)
+        h = x * 2
+        h.register_hook(times10)
+        return grad_fn((h * h).sum(), [h, x]), seen
+    if case == "hooked_leaf_not_an_input":
+        w = make([0.5, 0.25, 2.0], True)
+        x.register_hook(times10)
+        return grad_fn((x * w).sum(), [w]), seen
+    raise AssertionError(case)
+
+
+CASES = ["leaf", "leaf_two_hooks_chain", "leaf_hook_returns_none", "leaf_used_twice",
+         "leaf_listed_twice", "leaf_is_the_output", "non_leaf", "non_leaf_above_another_input",
+         "hooked_leaf_not_an_input"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_grad_applies_the_hooks_of_its_inputs_as_torch(case):
+    got, seen = _hooked_grad_run(engine, engine.grad, _t, case)
+    ref, tseen = _hooked_grad_run(torch, torch.autograd.grad, _tt, case)
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(_np(g), _np(r), rtol=1e-12)
+    assert len(seen) == len(tseen)
+    for s, r in zip(seen, tseen):
+        np.testing.assert_allclose(s, r, rtol=1e-12)
+
+
+def test_grad_with_create_graph_returns_the_hooked_gradient_differentiably():
+    x0 = [0.5, -1.0, 2.0]
+    out = []
+    for lib_grad, make in ((engine.grad, _t), (torch.autograd.grad, _tt)):
+        x = make(x0, True)
+        x.register_hook(lambda g, x=x: g * x)      # d/dx (3 * x) = 3 x after the hook
+        (g,) = lib_grad((x * 3).sum(), [x], create_graph=True)
+        (gg,) = lib_grad(g.sum(), [x])
+        out.append((_np(g), _np(gg), x.grad))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+    assert out[0][2] is None and out[1][2] is None
+
+
+@pytest.mark.parametrize("inputs", ["leaf", "leaf_and_other"])
+def test_backward_with_inputs_applies_a_leaf_hook_once(inputs):
+    res = []
+    for make in (_t, _tt):
+        x, w = make([1.0, 2.0], True), make([3.0, -1.0], True)
+        calls = []
+        x.register_hook(lambda g: (calls.append(1), g * 10)[1])
+        (x * w).sum().backward(inputs=[x] if inputs == "leaf" else [x, w])
+        res.append((_np(x.grad), _np(w.grad), len(calls)))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    assert (res[0][1] is None) == (res[1][1] is None)
+    if res[1][1] is not None:
+        np.testing.assert_allclose(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2]
+
+
+@pytest.mark.parametrize("inputs", ["h", "h_and_x"])
+def test_backward_with_a_non_leaf_input_accumulates_the_hooked_gradient(inputs):
+    res = []
+    for make in (_t, _tt):
+        x = make([1.0, -2.0, 0.5], True)
+        h = x * 2
+        h.register_hook(lambda g: g * 10)
+        (h * h).sum().backward(inputs=[h] if inputs == "h" else [h, x])
+        res.append((_np(h.grad), _np(x.grad)))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    assert (res[0][1] is None) == (res[1][1] is None)
+    if res[1][1] is not None:
+        np.testing.assert_allclose(res[0][1], res[1][1])
+
+
+# -- 2. post-accumulate-grad hooks run whenever the leaf is reached ----------------------------
+
+class _NoneForSecond(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * 2 + b * 0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2, None
+
+
+class _TNoneForSecond(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * 2 + b * 0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2, None
+
+
+def _post_hook_run(lib, make, none_fn, case):
+    a, b = make([1.0, 2.0], True), make([3.0, 4.0], True)
+    calls = []
+    for name, v in (("a", a), ("b", b)):
+        v.register_post_accumulate_grad_hook(
+            lambda t, name=name: calls.append((name, None if t.grad is None else _np(t.grad).tolist())))
+    grad_fn = engine.grad if lib is engine else torch.autograd.grad
+    if case == "function_returns_none":
+        none_fn.apply(a, b).sum().backward()
+    elif case == "none_through_an_intermediate":
+        none_fn.apply(a, b * 3).sum().backward()
+    elif case == "none_and_another_path":
+        (none_fn.apply(a, b).sum() + b.sum()).backward()
+    elif case == "zero_gradient":
+        (a * 2 + b * 0).sum().backward()
+    elif case == "unreached":
+        (a * 2).sum().backward()
+    elif case == "leaf_is_the_output":
+        a.backward(make([1.0, 1.0]))
+    elif case == "inputs_a":
+        (a * b).sum().backward(inputs=[a])
+    elif case == "inputs_b_gets_none":
+        none_fn.apply(a, b).sum().backward(inputs=[b])
+    elif case == "inputs_both_b_unreached":
+        (a * 2).sum().backward(inputs=[a, b])
+    elif case == "inputs_root_leaf":
+        a.backward(make([1.0, 1.0]), inputs=[a])
+    elif case == "grad":
+        grad_fn((a * b).sum(), [a])
+    else:
+        raise AssertionError(case)
+    return sorted(calls, key=lambda c: c[0]), _np(a.grad), _np(b.grad)
+
+
+POST_CASES = ["function_returns_none", "none_through_an_intermediate", "none_and_another_path",
+              "zero_gradient", "unreached", "leaf_is_the_output", "inputs_a", "inputs_b_gets_none",
+              "inputs_both_b_unreached", "inputs_root_leaf", "grad"]
+
+
+@pytest.mark.parametrize("case", POST_CASES)
+def test_post_accumulate_hook_runs_when_torch_runs_it(case):
+    got = _post_hook_run(engine, _t, _NoneForSecond, case)
+    ref = _post_hook_run(torch, _tt, _TNoneForSecond, case)
+    assert got[0] == ref[0]
+    for g, r in zip(got[1:], ref[1:]):
+        assert (g is None) == (r is None)
+        if r is not None:
+            np.testing.assert_allclose(g, r)
