@@ -212,3 +212,49 @@ def test_post_accumulate_hook_runs_when_torch_runs_it(case):
         assert (g is None) == (r is None)
         if r is not None:
             np.testing.assert_allclose(g, r)
+
+
+# -- 3. norm's gradient at non-finite entries -------------------------------------------------
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, INF, -INF, 3, 1.5, 0.5, -1])
+@pytest.mark.parametrize("vals", [[INF, 1.0, -2.0], [-INF, 1.0], [INF, -INF], [NAN, 1.0],
+                                  [0.0, 0.0], [0.0, 3.0, -4.0]])
+def test_norm_gradient_at_non_finite_entries_is_torchs(p, vals):
+    x = _t(vals, True)
+    y = engine.norm(x, p)
+    y.backward()
+    tx = _tt(vals, True)
+    ty = torch.norm(tx, p)
+    ty.backward()
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("p", [2, 1, INF, 3, 0.5])
+def test_norm_gradient_along_a_dim_with_an_infinite_row_is_torchs(p):
+    vals = [[INF, 1.0, -2.0], [0.5, -1.5, 2.0]]
+    x = _t(vals, True)
+    engine.norm(x, p, dim=1).sum().backward()
+    tx = _tt(vals, True)
+    torch.norm(tx, p, dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, 1.5, 0.5, -1])
+def test_norm_gradient_on_finite_inputs_matches_central_differences(p):
+    rng = np.random.default_rng(7)
+    a = rng.uniform(0.2, 2.0, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
+    x = _t(a, True)
+    engine.norm(x, p, dim=1).sum().backward()
+    fd = np.zeros_like(a)
+    eps = 1e-6
+    for idx in np.ndindex(a.shape):
+        hi, lo = a.copy(), a.copy()
+        hi[idx] += eps
+        lo[idx] -= eps
+        f = lambda v: torch.norm(torch.tensor(v), p, dim=1).sum().item()  # noqa: E731
+        fd[idx] = (f(hi) - f(lo)) / (2 * eps)
+    np.testing.assert_allclose(x.grad.numpy(), fd, rtol=1e-6, atol=1e-8)
