@@ -258,3 +258,60 @@ def test_norm_gradient_on_finite_inputs_matches_central_differences(p):
         f = lambda v: torch.norm(torch.tensor(v), p, dim=1).sum().item()  # noqa: E731
         fd[idx] = (f(hi) - f(lo)) / (2 * eps)
     np.testing.assert_allclose(x.grad.numpy(), fd, rtol=1e-6, atol=1e-8)
+
+
+# -- 4. dim=() --------------------------------------------------------------------------------
+
+def _reduce(lib, name, x, dim, keepdim):
+    if name == "norm":
+        return lib.norm(x, 2, dim=dim, keepdim=keepdim)
+    return getattr(lib, name)(x, dim=dim, keepdim=keepdim)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "var", "std", "norm"])
+def test_an_empty_dim_reduces_over_every_dim_as_torch(name, dim, keepdim):
+    a = np.random.default_rng(3).standard_normal((2, 3, 4))
+    x, tx = _t(a, True), _tt(a, True)
+    y, ty = _reduce(engine, name, x, dim, keepdim), _reduce(torch, name, tx, dim, keepdim)
+    assert tuple(y.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    # the gradient: torch's over every dim (dim=None). torch 2.13's own var/std backward with
+    # dim=() disagrees with its forward (it returns ±inf, as if no dim were reduced, n - 1 = 0);
+    # for the other ops it equals the dim=None gradient
+    _reduce(torch, name, tx, None, keepdim).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_an_empty_dim_of_logsumexp_reduces_over_every_dim():
+    # torch 2.13: keepdim=True reduces over every dim; keepdim=False fails inside torch with a
+    # shape mismatch ("output with shape [] doesn't match the broadcast shape [1, 1]"): we reduce
+    a = np.random.default_rng(4).standard_normal((2, 3))
+    x, tx = _t(a, True), _tt(a, True)
+    y, ty = engine.logsumexp(x, dim=(), keepdim=True), torch.logsumexp(tx, dim=(), keepdim=True)
+    assert tuple(y.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    y0 = engine.logsumexp(_t(a), dim=())
+    assert y0.shape == () and np.isclose(y0.item(), ty.item(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["any", "all"])
+def test_an_empty_dim_of_any_all_reduces_over_no_dim_as_torch(name):
+    a = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]])
+    y = getattr(engine, name)(_t(a) != 0, dim=())
+    ty = getattr(torch, name)(_tt(a) != 0, dim=())
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+
+
+def test_prod_refuses_a_tuple_dim_as_torch():
+    a = np.arange(1.0, 7.0).reshape(2, 3)
+    for dim in ((), (0, 1), (1,)):
+        with pytest.raises(TypeError):
+            torch.prod(_tt(a), dim=dim)
+        with pytest.raises(TypeError, match="prod"):
+            engine.prod(_t(a), dim=dim)
