@@ -315,3 +315,113 @@ def test_prod_refuses_a_tuple_dim_as_torch():
             torch.prod(_tt(a), dim=dim)
         with pytest.raises(TypeError, match="prod"):
             engine.prod(_t(a), dim=dim)
+
+
+# -- 5. negative indices are refused ----------------------------------------------------------
+
+X23 = np.arange(6.0).reshape(2, 3)
+
+
+def _index_cases(lib, make):
+    x = make(X23)
+    t = lib.tensor
+    return {
+        "gather": lambda: lib.gather(x, 1, t(np.array([[0, -1], [1, 0]]))),
+        "gather_0d": lambda: lib.gather(make(1.0), 0, t(np.array(-1))),
+        "index_select": lambda: lib.index_select(x, 1, t(np.array([0, -1]))),
+        "index_select_dim0": lambda: lib.index_select(x, 0, t(np.array([-2]))),
+        "index_select_0d": lambda: lib.index_select(make(1.0), 0, t(np.array([-1]))),
+        "scatter_add": lambda: lib.scatter_add(x, 1, t(np.array([[0, -1], [1, 0]])), make(np.ones((2, 2)))),
+        "gather_too_large": lambda: lib.gather(x, 1, t(np.array([[0, 3]]))),
+        "index_select_too_large": lambda: lib.index_select(x, 0, t(np.array([2]))),
+    }
+
+
+@pytest.mark.parametrize("case", list(_index_cases(torch, _tt)))
+def test_out_of_range_and_negative_indices_raise_like_torch(case):
+    with pytest.raises(Exception) as te:
+        _index_cases(torch, _tt)[case]()
+    with pytest.raises(Exception) as e:
+        _index_cases(engine, _t)[case]()
+    if case.startswith("index_select"):
+        # torch's type depends on dim and layout (IndexError for dim 0 / 0-d / 1-D, RuntimeError
+        # for dim 1 of a 2-D input): ours is both
+        assert isinstance(e.value, IndexError) and isinstance(e.value, RuntimeError)
+        assert isinstance(e.value, type(te.value))
+    else:
+        assert type(e.value) is type(te.value)
+    bad = "3" if case == "gather_too_large" else "2" if case == "index_select_too_large" else \
+        "-2" if case == "index_select_dim0" else "-1"
+    assert f"{case.split('_')[0]}" in str(e.value) and f"index {bad} " in str(e.value)
+
+
+def test_valid_indices_still_work_with_gradients():
+    idx = np.array([[0, 2], [1, 0]])
+    x, tx = _t(X23, True), _tt(X23, True)
+    (engine.gather(x, 1, engine.tensor(idx)) * _t([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    (torch.gather(tx, 1, torch.tensor(idx)) * _tt([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+# -- 6. scatter_add refuses mixed dtypes ------------------------------------------------------
+
+@pytest.mark.parametrize("self_dtype, src_dtype", [("float32", "float64"), ("float64", "float32"),
+                                                   ("float32", "int64"), ("int64", "float32")])
+def test_scatter_add_refuses_mixed_dtypes_like_torch(self_dtype, src_dtype):
+    idx = np.array([[0, 1], [1, 0]])
+    with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
+        torch.scatter_add(torch.zeros(2, 3, dtype=getattr(torch, self_dtype)), 1, torch.tensor(idx),
+                          torch.ones(2, 2, dtype=getattr(torch, src_dtype)))
+    x = engine.tensor(np.zeros((2, 3), dtype=self_dtype))
+    src = engine.tensor(np.ones((2, 2), dtype=src_dtype))
+    with pytest.raises(RuntimeError, match="scatter_add\\(\\): Expected self.dtype to be equal to src.dtype"):
+        engine.scatter_add(x, 1, engine.tensor(idx), src)
+    with pytest.raises(RuntimeError, match="src.dtype"):
+        x.scatter_add(1, engine.tensor(idx), src)
+
+
+def test_scatter_add_with_equal_dtypes_matches_torch():
+    idx = np.array([[0, 1], [1, 1]])
+    src = np.array([[1.5, 2.0], [3.0, 4.0]], dtype=np.float32)
+    got = engine.scatter_add(engine.tensor(X23.astype(np.float32)), 1, engine.tensor(idx), engine.tensor(src))
+    ref = torch.scatter_add(torch.tensor(X23.astype(np.float32)), 1, torch.tensor(idx), torch.tensor(src))
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.numpy(), ref.numpy())
+
+
+# -- 7. relu keeps -0.0 (and NaN) -------------------------------------------------------------
+
+VALS = [-0.0, 0.0, -1.5, 2.0, float("nan"), float("-inf"), float("inf")]
+
+
+def _bits(v):
+    return np.signbit(v), np.isnan(v)
+
+
+@pytest.mark.parametrize("v", VALS)
+def test_scalar_relu_is_torchs_bit_for_bit(v):
+    got = engine.Scalar(v).relu().data
+    ref = torch.relu(torch.tensor(v, dtype=torch.float64)).item()
+    assert _bits(got) == _bits(ref)
+    assert got == ref or (np.isnan(got) and np.isnan(ref))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tensor_relu_is_torchs_bit_for_bit(dtype):
+    a = np.array(VALS, dtype=dtype)
+    got = engine.tensor(a).relu().numpy()
+    ref = torch.relu(torch.tensor(a)).numpy()
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    np.testing.assert_array_equal(got, ref)
+    got0 = engine.tensor(np.array(-0.0, dtype=dtype)).relu().numpy()
+    assert got0.shape == () and np.signbit(got0) == np.signbit(torch.relu(torch.tensor(-0.0)).numpy())
+
+
+def test_relu_gradient_at_minus_zero_is_torchs():
+    for make in (lambda v: engine.Scalar(v), lambda v: _t(v, True)):
+        x = make(-0.0)
+        x.relu().backward()
+        tx = _tt(-0.0, True)
+        torch.relu(tx).backward()
+        assert float(x.grad.item() if hasattr(x.grad, "item") else x.grad) == tx.grad.item()
