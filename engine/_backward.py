@@ -24,10 +24,10 @@ from .grad_mode import STATE
 POST_HOOKS = [0]
 
 
-def _leaf_dependencies(roots, leaves):
-    """Count, per leaf that has post-accumulate-grad hooks (keyed by id, into ``leaves``), the edges
-    into it from the nodes reachable from ``roots`` (iterative DFS), so the walk knows when the
-    last contribution has arrived."""
+def _leaf_dependencies(roots, leaves, only=None):
+    """Count, per leaf that has post-accumulate-grad hooks (keyed by id, into ``leaves``; only the
+    leaves whose id is in ``only`` when given), the edges into it from the nodes reachable from
+    ``roots`` (iterative DFS), so the walk knows when the last contribution has arrived."""
     stack = list(roots)
     seen = set(stack)
     while stack:
@@ -38,7 +38,7 @@ def _leaf_dependencies(roots, leaves):
             if type(nxt) is tuple:
                 nxt = nxt[0]
             elif type(nxt) is not Node:  # a leaf
-                if getattr(nxt, "_post_acc_hooks", None):
+                if getattr(nxt, "_post_acc_hooks", None) and (only is None or id(nxt) in only):
                     leaves[id(nxt)] = leaves.get(id(nxt), 0) + 1
                 continue
             if nxt not in seen:
@@ -47,14 +47,13 @@ def _leaf_dependencies(roots, leaves):
 
 
 def _run_node(node, grads, create_graph):
-    """Call the node's Function.backward with one gradient per output; return one per input.
+    """Call the node's Function.backward with one gradient per output (the walk has applied the
+    node's pre-hooks); return one per input.
 
     The walk's fast lane calls ``_backward_on_payloads`` directly for the common node (a built-in
     op with one output, first order, no hooks, no anomaly mode); this is the general case.
     """
     fn = node.fn
-    if node._pre_hooks:
-        grads = _apply_prehooks(node, grads, create_graph)
     if create_graph and not fn.twice_differentiable:
         raise RuntimeError(f"{node.name()} does not support double backward (create_graph=True): "
                            f"its Function sets twice_differentiable = False")
@@ -156,12 +155,17 @@ def _edge_shape(edge):
     return meta[nr][0] if nr < len(meta) else None
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                 accumulate=None):
     """Propagate ``root_grads`` from ``roots`` (Variables) to the leaves.
 
     Without ``inputs``, gradients accumulate into every reachable leaf's ``.grad``. With
     ``inputs`` (a sequence of Variables), nothing accumulates and the gradients w.r.t. those
-    inputs are returned (``None`` where unreached), as ``torch.autograd.grad``.
+    inputs are returned (``None`` where unreached), as ``torch.autograd.grad``; hooks registered on
+    an input (``register_hook``) apply to its returned gradient. With both ``inputs`` and
+    ``accumulate=True`` (``backward(inputs=...)``), the leaves among ``inputs`` accumulate (and run
+    their post-accumulate-grad hooks) as without ``inputs``, and only the non-leaf inputs' gradients
+    are returned (None in the leaves' slots).
     """
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
@@ -170,18 +174,25 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _walk(roots, root_grads, retain_graph, create_graph, inputs)
+        return _walk(roots, root_grads, retain_graph, create_graph, inputs,
+                     inputs is None if accumulate is None else accumulate)
     finally:
         STATE.grad_enabled = prev
         if gc_was_enabled:
             gc.enable()
 
 
-def _walk(roots, root_grads, retain_graph, create_graph, inputs):
+def _walk(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     capture = None
+    only = None  # with inputs and accumulate: ids of the leaves that accumulate (None: all)
     if inputs is not None:
         capture = {}
+        if accumulate:
+            only = set()
         for i, v in enumerate(inputs):
+            if accumulate and v.grad_fn is None:
+                only.add(id(v))
+                continue
             key = (v.grad_fn, v._output_nr) if v.grad_fn is not None else (id(v), -1)
             capture.setdefault(key, []).append(i)
         captured = [None] * len(inputs)
@@ -206,9 +217,9 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
         nr = v._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     leaf_deps = None
-    if POST_HOOKS[0] and capture is None:
+    if POST_HOOKS[0] and accumulate:
         leaf_deps = {}
-        _leaf_dependencies(root_nodes, leaf_deps)
+        _leaf_dependencies(root_nodes, leaf_deps, only)
     # the heap of nodes to run, by decreasing _seq (see the module docstring); a node is on it
     # iff it has an entry in ``buffers``
     heap = [(-n._seq, n) for n in root_nodes]
@@ -234,10 +245,21 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
             if len(grads) != len(node._next):
                 grads = _fix_arity(node, grads)
         else:
+            raw = buf
+            if node._pre_hooks:
+                buf = _apply_prehooks(node, buf, create_graph)
             if capture is not None:
+                # the hooked gradient is captured, except (PyTorch's engine) by grad() at a node
+                # that must run anyway because another input lies below it: the one received
+                if (not accumulate and raw is not buf and any((node, nr) in capture for nr in range(len(buf)))
+                        and _needed(node, capture)):
+                    hooked, buf = buf, raw
+                else:
+                    hooked = buf
                 for nr, g in enumerate(buf):
                     for i in capture.get((node, nr), ()):
                         captured[i] = g
+                buf = hooked
             if node._n_out > 1:
                 buf = _materialize(node, buf, create_graph)
             grads = _run_node(node, buf, create_graph)
@@ -268,13 +290,37 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs):
             if g is not None:
                 tb[nr] = g if tb[nr] is None else tb[nr] + g
     for leaf, g in leaf_grads.values():
-        if capture is None:
+        if accumulate:
+            if only is not None and id(leaf) not in only:
+                continue
             leaf._accumulate_grad(g, create_graph, handed)
             if leaf_deps is not None and getattr(leaf, "_post_acc_hooks", None):
                 _run_post_hooks(leaf, True)
         else:
-            _capture_leaf(leaf, g, capture, captured)
+            _capture_leaf(leaf, g, capture, captured, create_graph)
     return captured if capture is not None else None
+
+
+def _needed(node, capture):
+    """Whether an input captured by ``grad()`` (a key of ``capture``) lies strictly below ``node``."""
+    nodes = {key[0] for key in capture}  # captured nodes, and ids of captured leaves
+    stack, seen = [node], {node}
+    while stack:
+        for nxt in stack.pop()._next:
+            if nxt is None:
+                continue
+            if type(nxt) is tuple:
+                nxt = nxt[0]
+            elif type(nxt) is not Node:
+                if id(nxt) in nodes:
+                    return True
+                continue
+            if nxt in nodes:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
 
 
 def _leaf_edge_done(leaf, leaf_deps, leaf_grads, create_graph, handed):
@@ -312,7 +358,11 @@ def _materialize(node, buf, create_graph):
     return out
 
 
-def _capture_leaf(leaf, g, capture, captured):
-    """``grad()``: hand a leaf's total gradient to the requested input slots (no ``.grad``)."""
-    for i in capture.get((id(leaf), -1), ()):
-        captured[i] = g if captured[i] is None else captured[i] + g
+def _capture_leaf(leaf, g, capture, captured, create_graph):
+    """``grad()``: hand a leaf's total gradient, through its hooks (``register_hook``, once, as
+    PyTorch), to the requested input slots (no ``.grad``)."""
+    slots = capture.get((id(leaf), -1), ())
+    if slots and leaf._hooks:
+        g = leaf._run_leaf_hooks(g, create_graph)
+    for i in slots:
+        captured[i] = g

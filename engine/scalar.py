@@ -171,7 +171,7 @@ class SRelu(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = a if a > 0 else 0.0
+        out = 0.0 if a < 0 else a  # as PyTorch: -0.0 and NaN pass through
         ctx.save_for_backward(out)
         return out
 

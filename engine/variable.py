@@ -80,8 +80,12 @@ class Variable:
         """Call ``hook(self)`` once per backward, right after this leaf's gradient has been
         accumulated into ``.grad`` — as soon as every contribution has arrived, while the rest
         of the graph is still being walked (what overlaps data-parallel communication with
-        backward). Leaves only. Returns a handle with ``.remove()``."""
-        return self._add_post_accumulate_hook(hook, always=False)
+        backward). As PyTorch (whose AccumulateGrad node runs whenever the walk reaches it), the
+        hook also runs when the backward reaches this leaf but delivers no gradient (a Function
+        returned None for it): ``.grad`` is then unchanged (possibly None). A leaf the backward
+        does not reach (or that ``inputs`` excludes; ``grad()``) is not called. Leaves only.
+        Returns a handle with ``.remove()``."""
+        return self._add_post_accumulate_hook(hook, always=True)
 
     def _add_post_accumulate_hook(self, hook, always):
         """``always``: also call ``hook(self)`` when a backward reached this leaf but delivered
@@ -174,7 +178,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         run_backward(tensors, seeds, retain_graph, create_graph)
         return
     inputs = as_list(inputs, "backward", "inputs")
-    grads = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs)
-    for leaf, g in zip(inputs, grads):
+    # leaves among ``inputs`` accumulate inside the walk (hooks, post-accumulate-grad hooks);
+    # non-leaf inputs come back (None in the leaves' slots) and accumulate here
+    grads = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    for value, g in zip(inputs, grads):
         if g is not None:
-            leaf._accumulate_grad(g, create_graph, set())
+            value._accumulate_grad(g, create_graph, set())

@@ -320,7 +320,7 @@ def test_masked_fill_matches_numpy_where_and_gradcheck(data, shape):
 
 def test_index_ops_reject_bad_indices():
     x = engine.ones(2, 3)
-    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 1 with size 3"):
         x.gather(1, engine.tensor([[3]]))
     with pytest.raises(TypeError, match="integer"):
         x.gather(1, engine.tensor([[0.0]]))
@@ -330,7 +330,7 @@ def test_index_ops_reject_bad_indices():
         x.gather(1, engine.zeros(3, 1, dtype=engine.int64))
     with pytest.raises(RuntimeError, match="1-D"):
         x.index_select(0, engine.zeros(1, 1, dtype=engine.int64))
-    with pytest.raises(IndexError, match="out of bounds"):
+    with pytest.raises(RuntimeError, match="out of bounds"):
         x.index_select(0, engine.tensor([2]))
     with pytest.raises(TypeError, match="bool"):
         x.masked_fill(engine.ones(2, 3), 0.0)

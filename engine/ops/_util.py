@@ -77,8 +77,13 @@ def normalize_dims(dim, ndim, name="dim"):
 
 
 def reduce_dims(dim, ndim):
-    """The axes a reduction over ``dim`` runs on: ``normalize_dims``, except that a 0-d tensor
+    """The axes a reduction over ``dim`` runs on: ``normalize_dims``, except that an empty ``dim``
+    (``()``, ``[]``) means every dim, as PyTorch's sum/mean/amax/var/norm..., and that a 0-d tensor
     (which accepts dim 0 / -1, as PyTorch) reduces over no axis at all."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        dim = tuple(dim)
+        if not dim:
+            dim = None
     dims = normalize_dims(dim, ndim)
     return dims if ndim else ()
 

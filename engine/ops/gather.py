@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, Variable
-from ._util import like, normalize_dims
+from ._util import normalize_dims
 from .indexing import GetItem, IndexAdd
 
 
@@ -23,10 +23,18 @@ def _index_array(index, name, arg="index"):
     return arr
 
 
-def _check_range(idx, size, name, dim):
-    if idx.size and (idx.min() < -size or idx.max() >= size):
-        bad = idx.min() if idx.min() < -size else idx.max()
-        raise IndexError(f"{name}(): index {int(bad)} is out of bounds for dimension {dim} with size {size}")
+class IndexSelectRangeError(IndexError, RuntimeError):
+    """index_select's out-of-range index: PyTorch 2.13 (CPU) raises IndexError ("index out of
+    range in self") for dim 0, a 1-D or 0-d input and some last dims, but RuntimeError for others
+    (e.g. dim 1 of a 2-D input); this is both, so either ``except`` of ported code catches it."""
+
+
+def _check_range(idx, size, name, dim, error=RuntimeError):
+    """Every index in [0, size): PyTorch does not wrap negative indices here (RuntimeError, or
+    ``error``), unlike NumPy's."""
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise error(f"{name}(): index {int(bad)} is out of bounds for dimension {dim} with size {size}")
 
 
 def _coords(index, dim):
@@ -64,8 +72,13 @@ def gather(input, dim, index):  # noqa: A002
 
 def scatter_add(input, dim, index, src):  # noqa: A002
     """out = input, then out[i][index[i][j][k]][k] += src[i][j][k] for dim = 1 (repeats add up)."""
-    src = like(src, input)
     idx = _index_array(index, "scatter_add")
+    if isinstance(src, Variable):
+        if src.dtype != input.dtype:
+            raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype (self is "
+                               f"{input.dtype}, src is {src.dtype}; no promotion, as PyTorch)")
+    else:  # an array or list (which PyTorch does not take): read in input's dtype
+        src = input._value_cls(np.asarray(src, dtype=input.dtype))
     if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
         raise RuntimeError(f"scatter_add(): index {tuple(idx.shape)} must not be larger than src "
                            f"{tuple(src.shape)} in any dimension")
@@ -86,10 +99,10 @@ def index_select(input, dim, index):  # noqa: A002
         if idx.size != 1:
             raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} "
                                f"value(s)")
-        _check_range(idx, 1, "index_select", 0)
+        _check_range(idx, 1, "index_select", 0, IndexSelectRangeError)
         return input.reshape(1)[np.zeros(1, dtype=np.int64)].reshape(())
     d = normalize_dims(dim, input.ndim)[0]
-    _check_range(idx, input.shape[d], "index_select", d)
+    _check_range(idx, input.shape[d], "index_select", d, IndexSelectRangeError)
     return GetItem.apply(input, (slice(None),) * d + (idx.reshape(-1),))
 
 

@@ -74,9 +74,18 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     return prod + (input if beta == 1 else input * beta)
 
 
+def _sgn(a):
+    """sign(a), 0 at NaN (PyTorch's ``sgn``, which its norm gradients use)."""
+    return np.where(np.isnan(a), 0, np.sign(a))
+
+
 class Norm(Function):
     """out = (Σ_dims |a|ᵖ)^(1/p) (p = ±inf: max/min |a|; p = 0: count of non-zeros);
-    da = g · sign(a) (|a| / out)^(p−1), 0 where out = 0 (the subgradient PyTorch uses)."""
+    da = g · w with PyTorch's ``norm_backward`` weights (so NaN/Inf propagate as there: NaN at an
+    infinite entry for p ∉ {1, ±inf}): p = 1: sgn(a); p = 2: a / out (0 where out = 0); p = ±inf:
+    sgn(a) shared among the entries with |a| = out or NaN; p < 1: sgn(a) |a|^(p−1) out^(1−p)
+    (0 where a = 0); 1 < p < 2: sgn(a) |a|^(p−1) / out^(p−1) and p > 2: a |a|^(p−2) / out^(p−1)
+    (0 where out = 0)."""
     raw = True
     twice_differentiable = False  # the saved weights are an intermediate
 
@@ -85,22 +94,24 @@ class Norm(Function):
         ax = np.abs(a)
         if p == np.inf or p == -np.inf:
             out = (np.max if p > 0 else np.min)(ax, axis=dims, keepdims=True)
-            hit = ax == out
-            w = np.sign(a) * hit / hit.sum(axis=dims, keepdims=True)
+            hit = (ax == out) | np.isnan(ax)
+            w = _sgn(a) * hit / np.maximum(hit.sum(axis=dims, keepdims=True), 1)
         elif p == 0:
             out = (ax != 0).sum(axis=dims, keepdims=True).astype(a.dtype)
             w = np.zeros_like(a)
         else:
             out = (ax ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                ratio = ax / out
-                w = np.asarray(np.sign(a) * ratio ** (p - 1))  # an array also for a 0-d ``a``
-                # |a| / out underflows to 0 for a tiny entry next to a huge one; for p < 1 the
-                # weight (|a| / out)^(p-1) is then large but finite: recompute those in logs
-                lost = (ratio == 0) & (ax != 0) & np.isfinite(out) & (out != 0)
-                if lost.any():
-                    w[lost] = (np.sign(a) * np.exp((p - 1) * (np.log(ax) - np.log(out))))[lost]
-            w[(ax == 0) | np.broadcast_to(out == 0, a.shape) | ~np.isfinite(w)] = 0
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+                if p == 1:
+                    w = _sgn(a)
+                elif p == 2:
+                    w = np.where(out == 0, 0, a / out)
+                elif p < 1:
+                    w = np.where(a == 0, 0, _sgn(a) * ax ** (p - 1)) * out ** (1 - p)
+                else:
+                    num = _sgn(a) * ax ** (p - 1) if p < 2 else a * ax ** (p - 2)
+                    w = num * np.where(out == 0, 0, 1 / out ** (p - 1))
+            w = np.asarray(w)  # an array also for a 0-d ``a``
         ctx.save_for_backward(w.astype(a.dtype, copy=False))
         ctx.meta = (a.shape, dims, keepdim)
         out = out.astype(a.dtype, copy=False)

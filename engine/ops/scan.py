@@ -98,6 +98,8 @@ def prod(input, dim=None, keepdim=False, dtype=None):  # noqa: A002
         input = input.to(dtype)
     elif input.dtype.kind in "biu":
         input = input.to(np.int64)
+    if dim is not None and not isinstance(dim, (int, np.integer)):  # PyTorch: one dim or None
+        raise TypeError(f"prod(): dim must be an int, got {type(dim).__name__} {dim!r}")
     if input.ndim == 0:
         return input * 1
     d = None if dim is None else normalize_dims(dim, input.ndim)[0]

@@ -135,8 +135,8 @@ class Sigmoid(UnaryOp):
 
 
 def relu_array(a: np.ndarray) -> np.ndarray:
-    """max(a, 0) elementwise."""
-    return np.maximum(a, 0)
+    """max(a, 0) elementwise, as PyTorch: 0 only where a < 0 (-0.0 and NaN pass through)."""
+    return np.where(a < 0, np.zeros((), a.dtype), a)
 
 
 class Relu(UnaryOp):
