@@ -295,7 +295,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 continue
             leaf._accumulate_grad(g, create_graph, handed)
             if leaf_deps is not None and getattr(leaf, "_post_acc_hooks", None):
-                _run_post_hooks(leaf, True)
+                _run_post_hooks(leaf)
         else:
             _capture_leaf(leaf, g, capture, captured, create_graph)
     return captured if capture is not None else None
@@ -334,15 +334,14 @@ def _leaf_edge_done(leaf, leaf_deps, leaf_grads, create_graph, handed):
     entry = leaf_grads.pop(key, None)
     if entry is not None:
         leaf._accumulate_grad(entry[1], create_graph, handed)
-    _run_post_hooks(leaf, entry is not None)
+    _run_post_hooks(leaf)
 
 
-def _run_post_hooks(leaf, accumulated):
-    """``hook(leaf)`` for each post-accumulate-grad hook; hooks registered with ``always`` also
-    run when the walk reached the leaf but no gradient arrived (data-parallel bookkeeping)."""
-    for hook, always in list(leaf._post_acc_hooks):
-        if accumulated or always:
-            hook(leaf)
+def _run_post_hooks(leaf):
+    """``hook(leaf)`` for each post-accumulate-grad hook, also when the walk reached the leaf but
+    no gradient arrived (as PyTorch; a data-parallel reducer learns that the leaf is done)."""
+    for hook in list(leaf._post_acc_hooks):
+        hook(leaf)
 
 
 def _materialize(node, buf, create_graph):

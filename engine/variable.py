@@ -85,11 +85,6 @@ class Variable:
         returned None for it): ``.grad`` is then unchanged (possibly None). A leaf the backward
         does not reach (or that ``inputs`` excludes; ``grad()``) is not called. Leaves only.
         Returns a handle with ``.remove()``."""
-        return self._add_post_accumulate_hook(hook, always=True)
-
-    def _add_post_accumulate_hook(self, hook, always):
-        """``always``: also call ``hook(self)`` when a backward reached this leaf but delivered
-        no gradient (so a data-parallel reducer learns that the leaf is done)."""
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if not self.requires_grad:
@@ -97,10 +92,9 @@ class Variable:
         hooks = getattr(self, "_post_acc_hooks", None)
         if hooks is None:
             hooks = self._post_acc_hooks = []
-        entry = (hook, always)
-        hooks.append(entry)
+        hooks.append(hook)
         POST_HOOKS[0] += 1
-        return _PostHookHandle(hooks, entry)
+        return _PostHookHandle(hooks, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""

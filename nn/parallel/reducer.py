@@ -98,7 +98,7 @@ class Reducer:
         self.backward_started = None
         self.stats = []          # one dict per reduced iteration (bytes, times): for bench/
         me = weakref.ref(self)
-        self.handles = [p._add_post_accumulate_hook(_hook_for(me), always=True) for p in self.params]
+        self.handles = [p.register_post_accumulate_grad_hook(_hook_for(me)) for p in self.params]
 
     def remove_hooks(self):
         """Unregister the parameter hooks (the reducer is then inert)."""
