@@ -472,7 +472,7 @@ class Tensor(Variable):
                 self._check_castable("clamp_", dtypes.result_type(self._data, bound))
             _check_broadcasts_to("clamp_", arg, np.shape(bound), self._data.shape)
         if self._must_record(min, max):
-            return self._record_inplace("clamp_", lambda old: _clamp_recorded(old, min, max))
+            return self._record_inplace("clamp_", lambda old: old.clamp(min, max))
         return self._inplace(lambda d: np.clip(d, lo, hi, out=d, casting="unsafe"))
 
     def fill_(self, value):
@@ -636,21 +636,6 @@ Tensor._value_cls = Tensor
 _INPLACE_ARITH = {"add_": Tensor.__add__, "sub_": Tensor.__sub__, "mul_": Tensor.__mul__,
                   "div_": Tensor.__truediv__}
 Tensor._mutable = True  # in-place edits possible: track versions of saved values
-
-
-def _clamp_recorded(x, lo, hi):
-    """``x.clamp(lo, hi)`` as ``clamp_`` records it when a tensor bound requires grad: tensor
-    bounds through ``maximum``/``minimum``, whose gradients reach the bound (engine.clamp's do not
-    yet); the gradient differs from PyTorch's only where x equals a bound (split 1/2 there)."""
-    if isinstance(lo, Variable):
-        x = x.maximum(lo)
-    elif lo is not None:
-        x = x.clamp(lo, None)
-    if isinstance(hi, Variable):
-        x = x.minimum(hi)
-    elif hi is not None:
-        x = x.clamp(None, hi)
-    return x
 
 
 def _as_tensor(x):

@@ -11,7 +11,10 @@
 * ``gather``-family ops refuse negative indices (exception type as torch, message naming the
   argument and the index);
 * ``scatter_add``/``scatter`` refuse mixed dtypes between self and src;
-* ``relu`` keeps the sign of -0.0 as torch does (Tensor and Scalar).
+* ``relu`` keeps the sign of -0.0 as torch does (Tensor and Scalar);
+* ``clamp`` with tensor bounds sends gradients to the bounds (torch's ``clamp_backward_min_max``,
+  crossed bounds included) and ``masked_fill`` with a 0-d tensor value to the value, out of place
+  and in place (both were silently dropped).
 """
 import numpy as np
 import pytest
@@ -425,3 +428,60 @@ def test_relu_gradient_at_minus_zero_is_torchs():
         tx = _tt(-0.0, True)
         torch.relu(tx).backward()
         assert float(x.grad.item() if hasattr(x.grad, "item") else x.grad) == tx.grad.item()
+
+
+# -- 8. gradients reaching clamp's tensor bounds and masked_fill's value ------------------------
+
+@pytest.mark.parametrize("needs", [(True, True, False), (True, False, True), (False, True, True),
+                                   (True, True, True)])
+@pytest.mark.parametrize("bounds", ["both", "min", "max", "crossed"])
+def test_clamp_tensor_bound_gradients_are_torchs(needs, bounds):
+    rng = np.random.default_rng(len(bounds) + 3 * sum(needs))
+    a = rng.standard_normal((3, 4))
+    lo = rng.standard_normal(4) * 0.5 - 0.3
+    hi = rng.standard_normal((3, 1)) * 0.5 + 0.3
+    if bounds == "crossed":  # lo > hi somewhere: torch gives max there, and its gradient
+        lo[:2] = hi[0, 0] + 0.4
+    weight = rng.standard_normal((3, 4))
+    results = []
+    for make, lib in ((_t, engine), (_tt, torch)):
+        x, l, h = make(a, needs[0]), make(lo, needs[1]), make(hi, needs[2])
+        args = {"min": (l, None), "max": (None, h)}.get(bounds, (l, h))
+        out = lib.clamp(x, *args)
+        if out.requires_grad:
+            (out * make(weight)).sum().backward()
+        results.append([_np(out)] + [_np(v.grad) for v in (x, l, h)])
+    for ours, theirs in zip(*results):
+        if theirs is None:
+            assert ours is None
+        else:
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_clamp_tensor_bounds_pass_gradcheck():
+    rng = np.random.default_rng(5)
+    a, lo, hi = rng.standard_normal((3, 4)), rng.standard_normal(4) - 0.5, rng.standard_normal((3, 1)) + 0.5
+    assert engine.gradcheck(lambda x, l, h: engine.clamp(x, l, h),
+                            (_t(a, True), _t(lo, True), _t(hi, True)))
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("value_dtype", [np.float64, np.float32])
+def test_masked_fill_sends_the_value_its_gradient_as_torch(inplace, value_dtype):
+    rng = np.random.default_rng(7)
+    a, mask = rng.standard_normal((3, 4)), rng.random((1, 4)) > 0.4
+    weight = rng.standard_normal((3, 4))
+    results = []
+    for lib, make in ((engine, _t), (torch, _tt)):
+        x = make(a, not inplace)
+        v = lib.tensor(np.array(0.7, dtype=value_dtype), requires_grad=True)
+        m = lib.tensor(mask)
+        out = x.masked_fill_(m, v) if inplace else x.masked_fill(m, v)
+        (out * make(weight)).sum().backward()
+        results.append((_np(out), _np(v.grad), str(v.grad.dtype).split(".")[-1], _np(x.grad)))
+    (o1, v1, d1, x1), (o2, v2, d2, x2) = results
+    np.testing.assert_array_equal(o1, o2)
+    np.testing.assert_allclose(v1, v2, rtol=1e-6)
+    assert d1 == d2
+    if not inplace:
+        np.testing.assert_array_equal(x1, x2)

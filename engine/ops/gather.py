@@ -107,7 +107,8 @@ def index_select(input, dim, index):  # noqa: A002
 
 
 class MaskedFill(Function):
-    """out = value where mask else a (mask broadcasts to a's shape);  da = g · ¬mask."""
+    """out = value where mask else a (mask broadcasts to a's shape);  da = g · ¬mask,
+    dvalue = Σ g · mask (a 0-d tensor value)."""
     raw = True
 
     @staticmethod
@@ -115,12 +116,15 @@ class MaskedFill(Function):
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), a.shape)
         out = a.copy()
         out[mask] = value
-        ctx.meta = ~mask
+        ctx.meta = (mask, np.result_type(value))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.meta, None, None
+        mask, value_dtype = ctx.meta
+        na, _, nv = ctx.needs_input_grad
+        return (g * ~mask if na else None, None,
+                np.asarray((g * mask).sum(), dtype=value_dtype) if nv else None)
 
 
 def masked_fill(input, mask, value):  # noqa: A002
@@ -139,5 +143,6 @@ def masked_fill(input, mask, value):  # noqa: A002
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill(): value must be a number or a 0-d tensor, got shape "
                                f"{tuple(value.shape)}")
-        value = value.item()
+        if not value.requires_grad:
+            value = value.item()
     return MaskedFill.apply(input, m, value)

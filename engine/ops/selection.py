@@ -10,24 +10,33 @@ from .elementwise import BinaryOp
 
 
 class Clamp(Function):
-    """out = min(max(a, lo), hi);  da = g · [lo ≤ a ≤ hi]."""
+    """out = min(max(a, lo), hi), PyTorch's gradients (``clamp_backward_min_max``):
+    da = g · [lo ≤ a ≤ hi];  dlo = g · [a < lo ∧ lo < hi];  dhi = g · [a > hi ∨ hi < lo]
+    (a missing bound's condition is dropped; each summed to its input's shape)."""
 
     raw = True
 
     @staticmethod
     def forward(ctx, a, lo, hi):
-        ctx.save_for_backward(a)
-        ctx.meta = (lo, hi)
+        ctx.save_for_backward(a, lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        lo, hi = ctx.meta
-        mask = np.ones(shape_of(a), dtype=bool) if lo is None else (payload(a) >= lo)
+        a, lo, hi = (payload(v) for v in ctx.saved_tensors)
+        na, nlo, nhi = ctx.needs_input_grad
+        keep = True if lo is None else a >= lo
         if hi is not None:
-            mask = mask & (payload(a) <= hi)
-        return g * mask, None, None
+            keep = keep & (a <= hi)
+        da = unbroadcast(g * keep, shape_of(a)) if na else None
+        dlo = dhi = None
+        if nlo:
+            below = a < lo if hi is None else (a < lo) & (lo < hi)
+            dlo = unbroadcast(g * below, shape_of(lo))
+        if nhi:
+            above = a > hi if lo is None else (a > hi) | (hi < lo)
+            dhi = unbroadcast(g * above, shape_of(hi))
+        return da, dlo, dhi
 
 
 def clamp(input, min=None, max=None):  # noqa: A002

@@ -52,6 +52,7 @@ def index_method(self):
 
 
 def masked_fill_(self, mask, value):
-    """In-place ``masked_fill`` (not recorded: use on tensors that do not require grad)."""
+    """In-place ``masked_fill``: ``self.copy_(masked_fill(self, mask, value))`` (recorded as
+    ``copy_`` is when a 0-d tensor value requires grad)."""
     out = gather.masked_fill(self, mask, value)
     return self.copy_(out)
