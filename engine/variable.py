@@ -98,11 +98,8 @@ class Variable:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
-        if self.grad_fn is None:
-            return
-        pre = self.grad_fn._pre_hooks
-        if pre and any(getattr(h, "_retains_grad", False) for h in pre.get(self._output_nr, ())):
-            return  # already retaining (as PyTorch, a second call is a no-op)
+        if self.grad_fn is None or self._retains_grad():
+            return  # a leaf, or already retaining (as PyTorch, a second call is a no-op)
         ref = self
 
         def _store(g):
@@ -110,6 +107,11 @@ class Variable:
 
         _store._retains_grad = True
         self.register_hook(_store)
+
+    def _retains_grad(self):
+        """Whether ``retain_grad()`` was called on this non-leaf value."""
+        pre = self.grad_fn._pre_hooks if self.grad_fn is not None else None
+        return bool(pre) and any(getattr(h, "_retains_grad", False) for h in pre.get(self._output_nr, ()))
 
     def _run_leaf_hooks(self, g, create_graph):
         """Apply leaf hooks to the incoming gradient payload before accumulation."""
@@ -176,5 +178,5 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     # non-leaf inputs come back (None in the leaves' slots) and accumulate here
     grads = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
     for value, g in zip(inputs, grads):
-        if g is not None:
+        if g is not None and not value._retains_grad():  # retain_grad's hook has stored it
             value._accumulate_grad(g, create_graph, set())

@@ -14,7 +14,8 @@
 * ``relu`` keeps the sign of -0.0 as torch does (Tensor and Scalar);
 * ``clamp`` with tensor bounds sends gradients to the bounds (torch's ``clamp_backward_min_max``,
   crossed bounds included) and ``masked_fill`` with a 0-d tensor value to the value, out of place
-  and in place (both were silently dropped).
+  and in place (both were silently dropped);
+* ``backward(inputs=[h])`` on a non-leaf ``h`` that retains its grad stores the gradient once.
 """
 import numpy as np
 import pytest
@@ -485,3 +486,20 @@ def test_masked_fill_sends_the_value_its_gradient_as_torch(inplace, value_dtype)
     assert d1 == d2
     if not inplace:
         np.testing.assert_array_equal(x1, x2)
+
+
+@pytest.mark.parametrize("retain", [False, True])
+@pytest.mark.parametrize("calls", [1, 2])
+def test_backward_inputs_on_a_non_leaf_stores_its_gradient_once_as_torch(retain, calls):
+    got = []
+    for make in (_t, _tt):
+        x = make([1.0, -2.0, 0.5], True)
+        h = x * 2
+        if retain:
+            h.retain_grad()
+        y = (h * make([3.0, 1.0, -1.0])).sum()
+        for _ in range(calls):
+            y.backward(inputs=[h], retain_graph=True)
+        got.append((_np(h.grad), x.grad))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    assert got[0][1] is None and got[1][1] is None
