@@ -3,6 +3,10 @@ worker processes), against plain NumPy/Python references and PyTorch's rules."""
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -351,3 +355,44 @@ def test_dead_worker_and_timeout_raise():
         list(DataLoader(_Dies(), batch_size=2, num_workers=2))
     with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
         list(DataLoader(_Slow(), batch_size=1, num_workers=1, timeout=0.5))
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, numpy as np
+from engine.utils.data import DataLoader, TensorDataset
+import engine
+loader = DataLoader(TensorDataset(engine.tensor(np.arange(100.))), batch_size=2, num_workers=2,
+                    persistent_workers=True)
+next(iter(loader))
+import multiprocessing
+print(' '.join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+os.kill(os.getpid(), 9)   # SIGKILL: no cleanup code of ours runs
+"""
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie awaiting its reaper counts as gone
+        return f.read().split(") ")[1][0] != "Z"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc"), reason="reads /proc to tell zombies apart")
+def test_workers_exit_when_the_main_process_is_killed(tmp_path):
+    # PyTorch's workers watch their parent (ManagerWatchdog); ours check every
+    # PARENT_CHECK_INTERVAL seconds while idle. Before: they blocked on their queue forever.
+    log = tmp_path / "pids"
+    with open(log, "w") as f:  # a file, not a pipe: orphaned workers would hold a pipe open
+        subprocess.run([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=f, stderr=subprocess.STDOUT,
+                       timeout=120)
+    pids = [int(p) for p in log.read_text().split()]
+    assert len(pids) == 2, log.read_text()
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in pids if _alive(p)]
+    for p in left:
+        os.kill(p, 9)
+    assert not left, f"workers {left} outlived their killed main process"

@@ -3,7 +3,9 @@ putting ``(task_id, payload)`` on the shared result queue. Payloads are pickled 
 (so an unpicklable batch becomes an error report, never a silent hang)."""
 from __future__ import annotations
 
+import os
 import pickle
+import queue
 import random
 import traceback
 from collections import namedtuple
@@ -15,6 +17,10 @@ _info = None
 
 END = "__iterable_end__"        # an iterable dataset's worker has no more batches this epoch
 OK, ERROR = 0, 1
+#: Seconds an idle worker waits for a task before checking that the main process still exists
+#: (PyTorch's MP_STATUS_CHECK_INTERVAL is 5 s): a main process killed with SIGKILL cannot stop its
+#: workers, so they stop themselves when they find they have been re-parented.
+PARENT_CHECK_INTERVAL = 1.0
 
 
 def get_worker_info():
@@ -36,7 +42,8 @@ def _error_report(wid, exc):
 
 
 def worker_loop(wid, num_workers, seed, dataset, make_fetcher, index_queue, result_queue, init_fn):
-    """The body of worker ``wid``: seed, run ``init_fn(wid)``, then serve tasks until ``None``."""
+    """The body of worker ``wid``: seed, run ``init_fn(wid)``, then serve tasks until ``None`` (or
+    until the main process has died)."""
     global _info
     _info = WorkerInfo(wid, num_workers, seed, dataset)
     engine_random.manual_seed(seed)
@@ -48,8 +55,14 @@ def worker_loop(wid, num_workers, seed, dataset, make_fetcher, index_queue, resu
         except Exception as e:  # noqa: BLE001 - reported to the main process
             init_error = e
     fetcher, epoch = None, None
+    parent = os.getppid()
     while True:
-        task = index_queue.get()
+        try:
+            task = index_queue.get(timeout=PARENT_CHECK_INTERVAL)
+        except queue.Empty:
+            if os.getppid() != parent:  # the main process died: nobody will read our results
+                break
+            continue
         if task is None:
             break
         task_id, payload = task
