@@ -594,3 +594,34 @@ def test_worker_init_fn_error_is_reported():
         list(DataLoader(_Probe(4), num_workers=1, worker_init_fn=_fail_init))
     assert str(ei.value).startswith("Caught ValueError in DataLoader worker process 0.\n")
     assert str(ei.value).rstrip().endswith("ValueError: init failed in worker 0")
+
+
+class _StuckAt(Dataset):
+    def __init__(self, n, stuck_at, seconds):
+        self.n, self.stuck_at, self.seconds = n, stuck_at, seconds
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if i == self.stuck_at:
+            time.sleep(self.seconds)
+        return np.float32(i)
+
+
+@pytest.mark.parametrize("seconds", [0.5, 30])
+def test_closing_waits_for_a_busy_worker_but_not_for_a_stuck_one(seconds):
+    """Leaving an epoch early while a worker is busy in user code: the loader lets it finish and
+    exit cleanly (exit code 0) if it does so soon, but waits only a bounded time (5 s) before
+    terminating a stuck one, instead of waiting for the user code to return."""
+    before = set(mp.active_children())
+    it = iter(DataLoader(_StuckAt(4, stuck_at=1, seconds=seconds), batch_size=1, num_workers=2))
+    with _deadline(20):
+        assert float(next(it)[0]) == 0.0
+        procs = [p for p in mp.active_children() if p not in before]
+        start = time.monotonic()
+        it.close()
+        took = time.monotonic() - start
+    assert took < 12
+    assert not any(p.is_alive() for p in procs)
+    assert sorted(p.exitcode for p in procs) == ([0, 0] if seconds < 1 else [-signal.SIGTERM, 0])
