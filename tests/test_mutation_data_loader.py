@@ -112,10 +112,17 @@ def test_error_messages_have_torchs_words(kwargs):
     dict(batch_size=0), dict(batch_size=-2), dict(batch_size=True), dict(batch_size=1.5),
     dict(batch_size=2, drop_last=1),
 ])
-def test_bad_batch_size_and_drop_last_rejected_like_torch(kwargs):
-    data = list(range(4))
-    ours = _error(lambda: DataLoader(data, **kwargs))
-    theirs = _error(lambda: tud.DataLoader(data, **kwargs))
+@pytest.mark.parametrize("iterable", [False, True])
+def test_bad_batch_size_and_drop_last_rejected_like_torch(kwargs, iterable):
+    class Ours(IterableDataset):
+        def __iter__(self):
+            return iter(range(4))
+
+    class Theirs(tud.IterableDataset):
+        def __iter__(self):
+            return iter(range(4))
+    ours = _error(lambda: DataLoader(Ours() if iterable else list(range(4)), **kwargs))
+    theirs = _error(lambda: tud.DataLoader(Theirs() if iterable else list(range(4)), **kwargs))
     assert type(ours) is type(theirs) is ValueError
     name = next(iter(kwargs if "drop_last" not in kwargs else ["drop_last"]))
     assert str(ours).startswith(f"{name} should be a ")
