@@ -160,17 +160,22 @@ def test_an_empty_input_passes():
     check_function(lambda x: x.sum() * 2, Tensor(np.zeros((0, 2)), requires_grad=True))
 
 
-def test_nan_outputs_and_gradients_pass_no_grad_and_linearity():
+def test_nan_outputs_pass_no_grad():
+    x = [-1.0, 2.0]  # log(-1) is NaN, as in PyTorch
+    assert torch.isnan(torch.log(torch.tensor(x, dtype=torch.float64))[0])
+    with np.errstate(invalid="ignore"):
+        check_function(lambda v: v.log(), leaf(x), checks=["no_grad"])
+
+
+def test_nan_gradients_pass_linearity():
     """Failed before the fix: a NaN gradient element made the linearity tolerance NaN, and every
     other element was reported as nonlinear."""
-    x = [-1.0, 2.0]  # log(-1) and sqrt(-1) are NaN, as in PyTorch, and so is sqrt's gradient
-    t = torch.tensor(x, dtype=torch.float64)
-    assert torch.isnan(torch.log(t)[0])
-    check_function(lambda v: v.log(), leaf(x), checks=["no_grad"])
-    check_function(lambda v: v.sqrt(), leaf(x), checks=["no_grad", "linearity"])
-    st = t.clone().requires_grad_()
-    torch.sqrt(st).backward(torch.ones(2, dtype=torch.float64))
-    assert torch.isnan(st.grad[0])
+    x = [-1.0, 2.0]  # sqrt's gradient at -1 is NaN, as in PyTorch
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.sqrt(t).backward(torch.ones(2, dtype=torch.float64))
+    assert torch.isnan(t.grad[0])
+    with np.errstate(invalid="ignore"):
+        check_function(lambda v: v.sqrt(), leaf(x), checks=["linearity"])
 
 
 class AbsUpstreamInfAtZero(Function):
@@ -441,23 +446,27 @@ def test_a_nonlinear_backward_names_input_element_and_both_values():
     assert alpha > 0 > beta
 
 
-class SmallNonLinearity(Function):
-    """x * 2 with a gradient 2g + 1e-3·tanh(g)·g: nonlinear by about 1e-3 relative."""
+def small_nonlinearity(rho):
+    class SmallNonLinearity(Function):
+        """x * 2 with a gradient 2g + rho·tanh(g)·g: nonlinear by about rho relative."""
 
-    twice_differentiable = False
+        twice_differentiable = False
 
-    @staticmethod
-    def forward(ctx, x):
-        return x * 2
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * 2 + g * g.tanh() * 1e-3
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2 + g * g.tanh() * rho
+    return SmallNonLinearity
 
 
-def test_a_small_nonlinearity_is_reported():
+@pytest.mark.parametrize("rho", [1e-3, 1e-6])
+def test_a_small_nonlinearity_is_reported(rho):
+    """The linearity tolerance is 1e-7 relative: a 1e-6 relative defect is already caught."""
     with pytest.raises(NonLinearBackward):
-        check_function(SmallNonLinearity, leaf([1.0, 2.0, 3.0, 4.0]), checks=["linearity"])
+        check_function(small_nonlinearity(rho), leaf([1.0, 2.0, 3.0, 4.0]), checks=["linearity"])
 
 
 # ---------------------------------------------------------------- double backward
@@ -566,6 +575,20 @@ def test_saved_values_kept_after_backward_name_the_node(monkeypatch):
         check_function(WrongCube, leaf([1.0, 2.0]), checks=["release"])
     assert "WrongCube" in info.value.node and head(info.value).startswith(
         f"[release] WrongCube: {info.value.node} still holds")
+
+
+def test_a_node_that_saved_nothing_is_not_reported(monkeypatch):
+    """Backward forced to retain the graph: the add node saved nothing and is passed over, the
+    multiplication (which saved both factors) is the one named."""
+    from engine.testing import function_checks
+
+    real = function_checks._backward
+    monkeypatch.setattr(function_checks, "_backward",
+                        lambda outs, targets, grads, **kw: real(outs, targets, grads, retain_graph=True))
+    with pytest.raises(SavedTensorsNotReleased) as info:
+        check_function(lambda x: x * x + 1, leaf([1.0, 2.0]), checks=["release"])
+    assert info.value.node == "MulBackward"
+    assert "MulBackward still holds saved values of shapes [(2,), (2,)]" in head(info.value)
 
 
 # ---------------------------------------------------------------- nonfinite
