@@ -414,7 +414,7 @@ def test_an_output_size_that_changes_under_perturbation_names_the_input():
 # ---------------------------------------------------------------- linearity
 
 class NonLinearAtOneElement(Function):
-    """x * y; the gradient of y is abs(g) at element 1 instead of g."""
+    """x * y; the gradient of y uses g² at element 1 instead of g (nonlinear whatever g's sign)."""
 
     twice_differentiable = False
 
@@ -427,7 +427,7 @@ class NonLinearAtOneElement(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         mask = Tensor(np.array([0.0, 1.0, 0.0]))
-        return g * y, (g + mask * (g.abs() - g)) * x
+        return g * y, (g + mask * (g * g - g)) * x
 
 
 def test_a_nonlinear_backward_names_input_element_and_both_values():
