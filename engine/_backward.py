@@ -67,7 +67,7 @@ def _run_node(node, grads, create_graph):
     finally:
         STATE.anomaly = anomaly
     if not fn.raw:
-        _check_shapes(node, res, create_graph)
+        res = _check_shapes(node, res, create_graph)
     if anomaly:
         try:
             check_finite(fn.__name__, "backward", res, node._vcls)
@@ -136,23 +136,30 @@ def _payloads(res):
 
 
 def _check_shapes(node, res, create_graph):
-    """A user Function must return gradients shaped like its inputs."""
+    """A user Function must return gradients shaped like its inputs; a floating gradient of another
+    floating dtype is cast to its input's dtype (as PyTorch's ``validate_outputs``)."""
+    res = list(res)
     for i, (edge, g) in enumerate(zip(node.next_functions, res)):  # public (node, nr) pairs
         if edge is None or g is None:
             continue
-        expect = _edge_shape(edge)
+        expect, dtype = _edge_meta(edge)
         got = tuple(getattr(g, "shape", ()))
         if expect is not None and got != expect:
             raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i}: "
                                f"got shape {got} but expected shape {expect}")
+        have = getattr(g, "dtype", None)
+        if dtype is not None and have is not None and have != dtype and dtype.kind == "f" == have.kind:
+            res[i] = g.to(dtype) if create_graph else g.astype(dtype)
+    return tuple(res)
 
 
-def _edge_shape(edge):
+def _edge_meta(edge):
+    """``(shape, dtype)`` of the value an edge leads to (either None when unknown)."""
     target, nr = edge
     if nr < 0:
-        return tuple(getattr(target, "shape", ()))
+        return tuple(getattr(target, "shape", ())), getattr(target, "dtype", None)
     meta = target.output_meta()
-    return meta[nr][0] if nr < len(meta) else None
+    return meta[nr] if nr < len(meta) else (None, None)
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,

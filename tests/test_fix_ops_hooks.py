@@ -15,7 +15,8 @@
 * ``clamp`` with tensor bounds sends gradients to the bounds (torch's ``clamp_backward_min_max``,
   crossed bounds included) and ``masked_fill`` with a 0-d tensor value to the value, out of place
   and in place (both were silently dropped);
-* ``backward(inputs=[h])`` on a non-leaf ``h`` that retains its grad stores the gradient once.
+* ``backward(inputs=[h])`` on a non-leaf ``h`` that retains its grad stores the gradient once;
+* a user Function's gradient of another floating dtype is cast to its input's dtype.
 """
 import numpy as np
 import pytest
@@ -503,3 +504,30 @@ def test_backward_inputs_on_a_non_leaf_stores_its_gradient_once_as_torch(retain,
         got.append((_np(h.grad), x.grad))
     np.testing.assert_array_equal(got[0][0], got[1][0])
     assert got[0][1] is None and got[1][1] is None
+
+
+@pytest.mark.parametrize("in_dtype,grad_dtype", [("float64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize("how", ["backward", "grad", "create_graph"])
+def test_a_user_backward_of_another_float_dtype_is_cast_to_the_inputs_as_torch(in_dtype, grad_dtype, how):
+    got = []
+    for lib in (engine, torch):
+        class Twice(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return (g * 2).to(getattr(lib, grad_dtype))
+
+        x = lib.tensor(np.array([0.5, -1.0, 3.0], dtype=in_dtype), requires_grad=True)
+        leaf = x if how == "backward" else x * 1
+        y = (Twice.apply(leaf) ** 2).sum()
+        if how == "backward":
+            y.backward()
+            g = x.grad
+        else:
+            (g,) = lib.autograd.grad(y, leaf, create_graph=how == "create_graph")
+        got.append((str(g.dtype).split(".")[-1], _np(g)))
+    assert got[0][0] == got[1][0] == in_dtype
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
