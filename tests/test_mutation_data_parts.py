@@ -464,6 +464,7 @@ def test_distributed_shards_as_torch(n, reps, drop_last):
         ours = DistributedSampler(range(n), num_replicas=reps, rank=rank, shuffle=False, drop_last=drop_last)
         ref = tud.DistributedSampler(range(n), num_replicas=reps, rank=rank, shuffle=False, drop_last=drop_last)
         assert list(ours) == list(ref) and len(ours) == len(ref)
+        assert (ours.drop_last, ours.total_size, ours.num_samples) == (ref.drop_last, ref.total_size, ref.num_samples)
         shuf = DistributedSampler(range(n), num_replicas=reps, rank=rank, drop_last=drop_last)
         assert len(list(shuf)) == len(ref)
 
