@@ -1,6 +1,7 @@
 """``default_collate``: a list of samples → one batch (PyTorch's rules): Tensors and ndarrays are
 stacked into a Tensor with a new first dimension, Python floats become a float64 Tensor and
-ints an int64 one, strings stay a list, and dicts, named tuples and sequences are collated
+ints an int64 one (a batch led by an int or bool follows ``torch.tensor``: bools alone stay bool,
+a later float makes it the default float dtype), strings stay a list, and dicts, named tuples and sequences are collated
 field by field (a tuple of fields comes back as a list, as in PyTorch)."""
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ...dtypes import get_default_dtype
 from ...tensor import Tensor
 
 
@@ -34,10 +36,12 @@ def default_collate(batch):
         return _stack([np.asarray(b) for b in batch], "array")
     if isinstance(elem, np.generic) and elem.dtype.kind not in "SUO":
         return Tensor(np.array(batch))
-    if isinstance(elem, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
-    if isinstance(elem, Integral):
-        return Tensor(np.array(batch, dtype=np.int64))
+    if isinstance(elem, Integral):            # torch.tensor(batch)'s inference: all bools stay bool,
+        if all(isinstance(b, bool) for b in batch):               # ints (bools too) make int64,
+            return Tensor(np.array(batch, dtype=np.bool_))
+        if all(isinstance(b, Integral) for b in batch):           # and a float the default dtype
+            return Tensor(np.array(batch, dtype=np.int64))
+        return Tensor(np.array(batch, dtype=get_default_dtype()))
     if isinstance(elem, Real):
         return Tensor(np.array(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):

@@ -64,7 +64,10 @@ class TensorDataset(Dataset):
     def _fetch_batch(self, indices):
         """The collated batch for ``indices`` in one fancy-indexing step per tensor (identical to
         ``default_collate([self[i] for i in indices])``, without the per-sample round trip)."""
-        idx = np.asarray(indices, dtype=np.int64)
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
+            from .collate import default_collate       # empty, float or nested index lists: the
+            return default_collate([self[i] for i in indices])    # per-sample path's outcome
         return [Tensor(a[idx]) for a in self._arrays]
 
     def __len__(self):
