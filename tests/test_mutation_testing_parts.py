@@ -191,6 +191,7 @@ def test_as_outputs_message_names_the_offending_output():
 def test_flat_is_float64_and_empty_for_no_outputs():
     empty = J.flat([])
     assert empty.shape == (0,)
+    assert J.flat([Tensor(np.array([0.1], dtype=np.float32))]).dtype == np.float64
     out = J.flat([Tensor(np.array([[1.5, 2.5]], dtype=np.float32)), Tensor(np.array([3.0]))])
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, [1.5, 2.5, 3.0])
