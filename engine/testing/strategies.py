@@ -47,21 +47,27 @@ def dtypes(floating=True, integer=False, boolean=False):
 def elements(dtype, finite=True, min_value=None, max_value=None):
     """A strategy for single values of ``dtype``: floats representable in that width (no
     subnormals; NaN and ±Inf too when ``finite=False``), integers within the dtype's range,
-    or booleans. ``min_value``/``max_value`` bound numbers (inclusive)."""
+    or booleans. ``min_value``/``max_value`` bound numbers (inclusive; a bound the width cannot
+    represent is rounded inwards); with bounds, ``finite=False`` adds NaN but no infinities."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         width = min(64, dtype.itemsize * 8)
+        ftype = {16: np.float16, 32: np.float32}.get(width, np.float64)  # what st.floats draws
         bounded = min_value is not None or max_value is not None
-        if width < 64:  # bounds must be representable in the narrower width: round inwards
-            if min_value is not None:
-                lo = dtype.type(min_value)
-                min_value = float(lo if float(lo) >= min_value else np.nextafter(lo, dtype.type(np.inf)))
-            if max_value is not None:
-                hi = dtype.type(max_value)
-                max_value = float(hi if float(hi) <= max_value else np.nextafter(hi, dtype.type(-np.inf)))
-        return st.floats(min_value=min_value, max_value=max_value, width=width,
-                         allow_nan=not finite, allow_infinity=(not finite) and not bounded,
-                         allow_subnormal=False)
+        # bounds must be representable in the width (a float16/32 bound, or an integer beyond
+        # 2**53 for float64): round them inwards
+        if min_value is not None:
+            lo = ftype(min_value)
+            min_value = float(lo if float(lo) >= min_value else np.nextafter(lo, ftype(np.inf)))
+        if max_value is not None:
+            hi = ftype(max_value)
+            max_value = float(hi if float(hi) <= max_value else np.nextafter(hi, ftype(-np.inf)))
+        numbers = st.floats(min_value=min_value, max_value=max_value, width=width,
+                            allow_nan=(not finite) and not bounded,
+                            allow_infinity=(not finite) and not bounded, allow_subnormal=False)
+        if bounded and not finite:  # bounds bound the numbers; NaN is drawn besides them
+            return numbers | st.just(float("nan"))
+        return numbers
     if dtype.kind == "b":
         return st.booleans()
     if dtype.kind in "iu":
