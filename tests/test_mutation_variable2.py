@@ -279,3 +279,21 @@ def test_backward_inputs_on_a_non_leaf(create_graph):
     (ours, ref) = seen
     np.testing.assert_allclose(ours[0], ref[0])
     assert ours[1:] == ref[1:] == (create_graph, True)
+
+
+@pytest.mark.parametrize("where", ["tensors", "inputs"])
+def test_non_sequence_argument_names_its_type(where):
+    """A number for ``tensors`` / ``inputs``: TypeError as PyTorch, naming the number's type (as
+    PyTorch's "'float' object is not iterable")."""
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    if where == "tensors":
+        ours, theirs = (lambda: eag.backward(5.0)), (lambda: torch.autograd.backward(5.0))
+    else:
+        ours, theirs = (lambda: eag.backward(x.sum(), inputs=5.0)), (lambda: torch.autograd.backward(tx.sum(), inputs=5.0))
+    with pytest.raises(TypeError) as ref:
+        theirs()
+    with pytest.raises(TypeError) as eo:
+        ours()
+    assert "float" in str(ref.value)
+    assert "float" in str(eo.value) and where in str(eo.value), str(eo.value)
