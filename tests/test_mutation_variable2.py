@@ -297,3 +297,19 @@ def test_non_sequence_argument_names_its_type(where):
         ours()
     assert "float" in str(ref.value)
     assert "float" in str(eo.value) and where in str(eo.value), str(eo.value)
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_post_accumulate_hook_runs_with_inputs(lib):
+    """backward(inputs=[a]): a's post-accumulate-grad hook runs once, after a.grad holds the
+    gradient; b (not in inputs) gets neither gradient nor hook call — as PyTorch."""
+    seen = []
+    for a, b in zip(_leaf(lib, 1.5), _leaf(lib, -0.5)):
+        calls = {"a": [], "b": []}
+        a.register_post_accumulate_grad_hook(lambda v: calls["a"].append(_np(v.grad)))
+        b.register_post_accumulate_grad_hook(lambda v: calls["b"].append(1))
+        _total(a * b * b).backward(inputs=[a])
+        assert len(calls["a"]) == 1 and calls["b"] == []
+        np.testing.assert_allclose(calls["a"][0], _np(a.grad))
+        seen.append(_np(a.grad))
+    np.testing.assert_allclose(seen[0], seen[1])
