@@ -313,3 +313,30 @@ def test_post_accumulate_hook_runs_with_inputs(lib):
         np.testing.assert_allclose(calls["a"][0], _np(a.grad))
         seen.append(_np(a.grad))
     np.testing.assert_allclose(seen[0], seen[1])
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_create_graph_on_a_leaf_root(lib):
+    """x.backward(create_graph=True) with x itself a one-element leaf: x.grad is a value of the
+    library's type (a Tensor, as PyTorch's), holding 1."""
+    x = Scalar(2.0, requires_grad=True) if lib == "scalar" else engine.tensor(2.0, requires_grad=True)
+    tx = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    x.backward(create_graph=True)
+    tx.backward(create_graph=True)
+    assert isinstance(x.grad, type(x)), type(x.grad)
+    np.testing.assert_allclose(_np(x.grad), _np(tx.grad))
+
+
+def test_create_graph_with_a_gradient_that_requires_grad():
+    """y.backward(v, create_graph=True) with v requiring grad: x.grad = dy/dx · v is
+    differentiable w.r.t. v (backward of x.grad.sum() fills v.grad), as PyTorch."""
+    seen = []
+    for mk in (lambda a: engine.tensor(np.array(a), requires_grad=True),
+               lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True)):
+        x, v = mk([1.5, -2.0]), mk([0.5, 3.0])
+        (x * x).backward(v, create_graph=True)
+        g = _np(x.grad)
+        x.grad.sum().backward()
+        seen.append((g, _np(v.grad)))
+    for ours, ref in zip(*seen):
+        np.testing.assert_allclose(ours, ref)
