@@ -7,7 +7,12 @@
 * the defaults of ``Variable.backward`` and ``engine.autograd.backward``: ``create_graph=False``
   (``.grad`` is not differentiable) and ``retain_graph`` = ``create_graph`` (a second backward
   through the freed graph raises, as PyTorch; with ``create_graph=True`` it works);
-* ``backward`` on a value that doesn't require grad: PyTorch's RuntimeError message.
+* ``backward`` on a value that doesn't require grad: PyTorch's RuntimeError message; the
+  ``gradient`` argument seeds the walk; ``grad_tensors`` as a list with None, one Tensor or one
+  ndarray; create_graph on a leaf root and with a gradient that requires grad;
+* ``backward(inputs=)``: non-leaf inputs get ``.grad``, post-accumulate-grad hooks run on the
+  inputs only;
+* argument errors name the argument, the element index and the offending type (as PyTorch's).
 """
 import re
 
