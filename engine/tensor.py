@@ -149,7 +149,10 @@ class Tensor(Variable):
         g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}")
-        return gradient if isinstance(gradient, Tensor) and gradient.requires_grad else np.array(g)
+        # cast to the output's dtype first, as PyTorch (hooks and nodes see the output's dtype)
+        if isinstance(gradient, Tensor) and gradient.requires_grad:
+            return gradient if g.dtype == self.dtype else gradient.to(self.dtype)
+        return np.array(g, dtype=self.dtype)
 
     def _accumulate_grad(self, g, create_graph, handed):
         """``.grad += g`` for a leaf (hooks first); the first gradient is stored without a copy
