@@ -159,15 +159,14 @@ class Tensor(Variable):
         unless it is a view or was already handed to another leaf in this backward."""
         if self._hooks:
             g = self._run_leaf_hooks(g, create_graph)
+            if np.shape(g) != self._data.shape:  # PyTorch refuses it too (was broadcast silently)
+                raise RuntimeError(f"a hook has changed the size of value: it returned shape "
+                                   f"{tuple(np.shape(g))} for a tensor of shape {self._data.shape}")
         if create_graph:
-            if isinstance(g, Tensor) and g.shape != self.shape:
-                g = g.expand(*self.shape)
             self.grad = g if self.grad is None else self.grad + g
             return
         if g.dtype != self._data.dtype:
             g = g.astype(self._data.dtype)
-        if g.shape != self._data.shape:
-            g = np.broadcast_to(g, self._data.shape)
         if self.grad is None:
             if g.base is not None or id(g) in handed or not g.flags.writeable:
                 g = g.copy()

@@ -261,3 +261,30 @@ def test_backward_gradient_requiring_grad_is_cast_differentiably():
     tx.grad.sum().backward()
     assert eg.grad.dtype == np.float64
     np.testing.assert_allclose(eg.grad.numpy(), tg.grad.numpy())
+
+
+# -- a leaf hook may not change the gradient's shape ------------------------------------------------
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("hook", [lambda g: g.sum(), lambda g: g[:1], lambda g: g.reshape(-1)])
+def test_leaf_hook_changing_the_shape_is_refused_like_torch(hook, create_graph):
+    tx = torch.ones(2, 3, requires_grad=True)
+    tx.register_hook(hook)
+    with pytest.raises(RuntimeError, match="changed the size"):
+        (tx * 2).sum().backward(create_graph=create_graph)
+    ex = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    ex.register_hook(hook)
+    with pytest.raises(RuntimeError, match="changed the size"):
+        (ex * 2).sum().backward(create_graph=create_graph)
+    assert ex.grad is None
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_leaf_hook_keeping_the_shape_replaces_the_gradient_like_torch(create_graph):
+    tx, ex = torch.ones(2, 3, requires_grad=True), Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    tx.register_hook(lambda g: g * 3 + 1)
+    ex.register_hook(lambda g: g * 3 + 1)
+    for _ in range(2):
+        (tx * 2).sum().backward(create_graph=create_graph)
+        (ex * 2).sum().backward(create_graph=create_graph)
+    assert ex.grad.shape == tuple(tx.grad.shape)
+    np.testing.assert_array_equal(ex.grad.detach().numpy(), tx.grad.detach().numpy())
