@@ -288,3 +288,70 @@ def test_leaf_hook_keeping_the_shape_replaces_the_gradient_like_torch(create_gra
         (ex * 2).sum().backward(create_graph=create_graph)
     assert ex.grad.shape == tuple(tx.grad.shape)
     np.testing.assert_array_equal(ex.grad.detach().numpy(), tx.grad.detach().numpy())
+
+
+# -- more recorded-arithmetic details ----------------------------------------------------------------
+def test_div_inplace_refuses_a_complex_quotient_in_a_float_tensor_like_torch():
+    with pytest.raises(RuntimeError):
+        torch.zeros(2).div_(torch.tensor([1 + 1j, 2]))
+    ex = engine.zeros(2)
+    with pytest.raises(RuntimeError, match="div_"):
+        ex.div_(Tensor(np.array([1 + 1j, 2], np.complex64)))
+    np.testing.assert_array_equal(ex.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_"])
+def test_recorded_inplace_links_straight_to_the_operand_leaf(op):
+    ex, ey = E([1.0, 2.0]), E([3.0, 4.0], requires_grad=True)
+    tx, ty = P([1.0, 2.0]), P([3.0, 4.0], requires_grad=True)
+    getattr(ex, op)(ey)
+    getattr(tx, op)(ty)
+    tnext, enext = tx.grad_fn.next_functions, ex.grad_fn.next_functions
+    assert len(enext) == len(tnext) == 2
+    assert tnext[1][0].variable is ty          # AccumulateGrad of the leaf, no node in between
+    assert enext[1][0] is ey or getattr(enext[1][0], "variable", None) is ey
+
+
+# -- leaf gradients never alias each other ----------------------------------------------------------
+def test_leaves_receiving_the_same_gradient_array_get_separate_grads():
+    w = np.array([2.0, -1.0, 0.5], np.float32)
+    ea, eb = E([1.0, 2.0, 3.0], requires_grad=True), E([0.0, 1.0, 0.0], requires_grad=True)
+    ta, tb = P([1.0, 2.0, 3.0], requires_grad=True), P([0.0, 1.0, 0.0], requires_grad=True)
+    ((ea + eb) * Tensor(w)).sum().backward()
+    ((ta + tb) * torch.from_numpy(w)).sum().backward()
+    assert not np.shares_memory(ea.grad.numpy(), eb.grad.numpy())
+    with engine.no_grad():
+        ea.grad.mul_(10.0)
+    with torch.no_grad():
+        ta.grad.mul_(10.0)
+    ((ea + eb) * Tensor(w)).sum().backward()
+    ((ta + tb) * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_array_equal(ea.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(eb.grad.numpy(), tb.grad.numpy())
+
+
+@pytest.mark.parametrize("make", [lambda x: x * 3.0, lambda x: (x * x).sum(), lambda x: x + 1.0])
+def test_zero_dim_leaf_grad_is_writable_like_torch(make):
+    ex, tx = E(2.0, requires_grad=True), P(2.0, requires_grad=True)
+    make(ex).backward()
+    make(tx).backward()
+    with engine.no_grad():
+        ex.grad.add_(1.0)
+    with torch.no_grad():
+        tx.grad.add_(1.0)
+    make(ex).backward()
+    make(tx).backward()
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
+# -- requires_grad_ on integer tensors ---------------------------------------------------------------
+@pytest.mark.parametrize("dt", [np.int64, np.int32, np.bool_])
+def test_requires_grad_on_a_non_float_tensor_is_refused_like_torch(dt):
+    a = np.array([1, 0, 1]).astype(dt)
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        torch.from_numpy(a.copy()).requires_grad_()
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        Tensor(a.copy()).requires_grad_()
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        Tensor(a.copy(), requires_grad=True)
+    assert Tensor(a.copy()).requires_grad_(False).requires_grad is False
