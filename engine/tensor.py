@@ -149,22 +149,24 @@ class Tensor(Variable):
         g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}")
-        return gradient if isinstance(gradient, Tensor) and gradient.requires_grad else np.array(g)
+        # cast to the output's dtype first, as PyTorch (hooks and nodes see the output's dtype)
+        if isinstance(gradient, Tensor) and gradient.requires_grad:
+            return gradient if g.dtype == self.dtype else gradient.to(self.dtype)
+        return np.array(g, dtype=self.dtype)
 
     def _accumulate_grad(self, g, create_graph, handed):
         """``.grad += g`` for a leaf (hooks first); the first gradient is stored without a copy
         unless it is a view or was already handed to another leaf in this backward."""
         if self._hooks:
             g = self._run_leaf_hooks(g, create_graph)
+            if np.shape(g) != self._data.shape:  # PyTorch refuses it too (was broadcast silently)
+                raise RuntimeError(f"a hook has changed the size of value: it returned shape "
+                                   f"{tuple(np.shape(g))} for a tensor of shape {self._data.shape}")
         if create_graph:
-            if isinstance(g, Tensor) and g.shape != self.shape:
-                g = g.expand(*self.shape)
             self.grad = g if self.grad is None else self.grad + g
             return
         if g.dtype != self._data.dtype:
             g = g.astype(self._data.dtype)
-        if g.shape != self._data.shape:
-            g = np.broadcast_to(g, self._data.shape)
         if self.grad is None:
             if g.base is not None or id(g) in handed or not g.flags.writeable:
                 g = g.copy()
