@@ -10,6 +10,7 @@ import numpy as np
 
 from ...tensor import Tensor
 from ._rng import as_numpy
+from .collate import default_collate
 
 
 class Dataset:
@@ -66,8 +67,8 @@ class TensorDataset(Dataset):
         ``default_collate([self[i] for i in indices])``, without the per-sample round trip)."""
         idx = np.asarray(indices)
         if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
-            from .collate import default_collate       # empty, float or nested index lists: the
-            return default_collate([self[i] for i in indices])    # per-sample path's outcome
+            # empty, float or nested index lists: the per-sample path's outcome
+            return default_collate([self[i] for i in indices])
         return [Tensor(a[idx]) for a in self._arrays]
 
     def __len__(self):
