@@ -67,7 +67,7 @@ def _run_node(node, grads, create_graph):
     finally:
         STATE.anomaly = anomaly
     if not fn.raw:
-        res = _check_shapes(node, res, create_graph)
+        res = _validate_gradients(node, res, create_graph)
     if anomaly:
         try:
             check_finite(fn.__name__, "backward", res, node._vcls)
@@ -135,7 +135,7 @@ def _payloads(res):
                  np.asarray(r) if isinstance(r, (np.generic, float, int)) else r._data for r in res)
 
 
-def _check_shapes(node, res, create_graph):
+def _validate_gradients(node, res, create_graph):
     """A user Function must return gradients shaped like its inputs; a floating gradient of another
     floating dtype is cast to its input's dtype (as PyTorch's ``validate_outputs``)."""
     res = list(res)
