@@ -423,6 +423,20 @@ def test_tensor_relu_is_torchs_bit_for_bit(dtype):
     assert got0.shape == () and np.signbit(got0) == np.signbit(torch.relu(torch.tensor(-0.0)).numpy())
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "transposed"])
+@pytest.mark.parametrize("n", [1, 7, 8, 33, 257])
+def test_tensor_relu_keeps_signs_on_every_length_and_layout(dtype, layout, n):
+    """relu's fast float path (np.maximum with the zero first) must keep -0.0 in SIMD bodies and
+    tails, on strided and transposed views, and float16 (whose tie rule differs) too."""
+    base = np.array((VALS * (3 * n))[:3 * n], dtype=dtype).reshape(n, 3)
+    a = {"contiguous": np.ascontiguousarray(base[:, 0]), "strided": base[:, 1], "transposed": base.T}[layout]
+    got = engine.tensor(a).relu().numpy()
+    ref = torch.relu(torch.tensor(np.ascontiguousarray(a))).numpy()
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    np.testing.assert_array_equal(got, ref)
+
+
 def test_relu_gradient_at_minus_zero_is_torchs():
     for make in (lambda v: engine.Scalar(v), lambda v: _t(v, True)):
         x = make(-0.0)
