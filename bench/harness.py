@@ -2,9 +2,17 @@
 
 A workload is a pair of *factories*; each factory does its set-up (allocations, model building,
 warm-up compiles are *not* done here) and returns a zero-argument ``step`` callable. The harness
-warms both steps up, then times ``iters`` calls interleaved A B A B and reports medians, so that
-machine noise (two identical runs differ by up to ±25% on the shared machines) hits both sides
-alike: only same-run ratios mean anything.
+warms both steps up, then times ``iters`` calls per side interleaved in blocks, A A A A B B B B
+A A A A ..., and reports medians, so that machine noise (two identical runs differ by up to ±25%
+on the shared machines) hits both sides alike: only same-run ratios mean anything.
+
+Blocks, not single steps: after a call, a library's idle threads keep spinning for a while --
+OpenBLAS's workers for up to 2^28 cycles (~0.1 s, its THREAD_TIMEOUT), PyTorch's OpenMP workers
+too -- and a step of the other library started meanwhile shares the two cores with them. Timed
+A B A B, the MLP step took 11.9 ms (ours) and 12.1 ms (PyTorch), against 3.7-3.9 and 3.6-3.7 ms
+each in its own steady state (measured 2026-12-03). So each block starts after a pause of
+:data:`PAUSE_S` (longer than those spins; sleeping costs no CPU) and its first step is untimed;
+a user's training loop, running one library step after step, is what the blocks measure.
 """
 from __future__ import annotations
 
@@ -14,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 StepFactory = Callable[[], Callable[[], object]]
+
+#: Seconds of sleep before each block: the other library's spinning threads go idle meanwhile.
+PAUSE_S = 0.2
 
 
 @dataclass
@@ -30,6 +41,7 @@ class Workload:
     note: str = ""
     target: float | None = None  # the ratio (ours / peer) the issue asks for, shown for reference
     per_call: int = 1  # steps each ``step()`` call runs; times are reported per step
+    block: int = 5  # calls per block, the first untimed (1: every call timed, e.g. fresh processes)
 
 
 @dataclass
@@ -60,7 +72,8 @@ def _time_once(step: Callable[[], object]) -> float:
 
 
 def run_workload(w: Workload, iters: int | None = None) -> Result:
-    """Warm up both sides, then time them interleaved A B A B; medians in milliseconds."""
+    """Warm up both sides, then time ``iters`` calls per side in interleaved blocks (see the
+    module docstring); medians in milliseconds."""
     n = iters or w.iters
     ours = w.ours()
     peer = w.peer() if w.peer is not None else None
@@ -68,11 +81,16 @@ def run_workload(w: Workload, iters: int | None = None) -> Result:
         ours()
         if peer is not None:
             peer()
-    a, b = [], []
-    for _ in range(n):
-        a.append(_time_once(ours) / w.per_call)
-        if peer is not None:
-            b.append(_time_once(peer) / w.per_call)
+    sides = [(ours, [])] + ([(peer, [])] if peer is not None else [])
+    timed = max(1, w.block - 1)
+    while len(sides[0][1]) < n:
+        for step, times in sides:
+            time.sleep(PAUSE_S)
+            if w.block > 1:
+                step()  # the untimed first call of the block
+            for _ in range(min(timed, n - len(times))):
+                times.append(_time_once(step) / w.per_call)
+    a, b = sides[0][1], (sides[1][1] if peer is not None else [])
     return Result(
         name=w.name, group=w.group, peer_name=w.peer_name if peer else "-",
         ours_ms=statistics.median(a), peer_ms=statistics.median(b) if b else None,

@@ -158,5 +158,5 @@ WORKLOADS = [
              _more_ops_factory(_micrograd_value) if _has_micrograd() else None, peer_name="micrograd",
              group="engine", target=0.5, iters=30, per_call=MORE_OPS_REPEAT),
     Workload("Scalar MLP graph: ~99k ops build+backward", _scalar_ours, _scalar_peer(),
-             peer_name="micrograd", group="engine", target=0.5, iters=5, warmup=1),
+             peer_name="micrograd", group="engine", target=0.5, iters=5, warmup=1, block=1),
 ]

@@ -121,7 +121,7 @@ WORKLOADS = [
     Workload("MLP 784-512-256-10 train step (batch 128)", _mlp_ours, _mlp_torch, group="training",
              target=0.8),
     Workload("warm start: import + LeNet-5 Adam step", _run(_START_OURS), _run(_START_TORCH),
-             group="startup", iters=5, warmup=1),
+             group="startup", iters=5, warmup=1, block=1),
     Workload("cold start: same, empty Numba cache", _run(_START_OURS, cold=True), _run(_START_TORCH),
-             group="startup", iters=3, warmup=0),
+             group="startup", iters=3, warmup=0, block=1),
 ]
