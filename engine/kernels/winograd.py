@@ -150,36 +150,48 @@ def _output_adjoint(gy, dm, th, tw):
 def _input_adjoint(dv, gx, ph, pw, th, tw):
     """The adjoint of :func:`_input_transform`: gx[n, c] = Σ_tiles of (B dV Bᵀ) added into the 4x4
     patch at (2i - pH, 2j - pW) (entries in the padding dropped). Overwrites gx. Per plane the sums
-    go into a zero-padded scratch plane, one strided pass per patch column."""
+    go into a zero-padded scratch plane kept as its even and odd columns (``pe[y, k] = p[y, 2k]``,
+    ``po[y, k] = p[y, 2k + 1]``), so every pass reads and writes contiguous memory and vectorizes
+    (with the stride-2 scatter into one plane it ran 1.5-2x slower, measured on the ResNet's
+    chunks); each entry receives the same additions in the same order as before (same bits)."""
     n_, c_, h, w = gx.shape
     t_ = th * tw
     cols = n_ * t_
-    p = np.empty((2 * th + 2, 2 * tw + 2), gx.dtype)
+    pe = np.empty((2 * th + 2, tw + 1), gx.dtype)
+    po = np.empty((2 * th + 2, tw + 1), gx.dtype)
+    row = np.empty(2 * tw + 2, gx.dtype)
     e = np.empty((4, 4, tw), gx.dtype)
     for n in range(n_):
         for c in range(c_):
-            p[:] = 0
+            pe[:] = 0
+            po[:] = 0
             base = c * cols + n * t_
             for i in range(th):
                 q = base + i * tw
                 for s in range(4):  # e = B z  (B = BT transposed), z[r, s] = dv[4r + s]
+                    d0, d1, d2, d3 = dv[s, q:q + tw], dv[4 + s, q:q + tw], dv[8 + s, q:q + tw], dv[12 + s, q:q + tw]
+                    e0, e1, e2, e3 = e[0, s], e[1, s], e[2, s], e[3, s]
                     for j in range(tw):
-                        z0, z1, z2, z3 = dv[s, q + j], dv[4 + s, q + j], dv[8 + s, q + j], dv[12 + s, q + j]
-                        e[0, s, j] = z0
-                        e[1, s, j] = z1 - z2 + z3
-                        e[2, s, j] = z1 + z2 - z0
-                        e[3, s, j] = -z3
-                for r in range(4):  # patch = e Bᵀ, added into p
-                    y = 2 * i + r
+                        z0, z1, z2, z3 = d0[j], d1[j], d2[j], d3[j]
+                        e0[j] = z0
+                        e1[j] = z1 - z2 + z3
+                        e2[j] = z1 + z2 - z0
+                        e3[j] = -z3
+                for r in range(4):  # patch = e Bᵀ: columns 2j, 2j+1 from tile j, then 2j+2, 2j+3
+                    pey, poy = pe[2 * i + r], po[2 * i + r]
+                    er0, er1, er2, er3 = e[r, 0], e[r, 1], e[r, 2], e[r, 3]
                     for j in range(tw):
-                        p[y, 2 * j] += e[r, 0, j]
-                        p[y, 2 * j + 1] += e[r, 1, j] - e[r, 2, j] + e[r, 3, j]
+                        pey[j] += er0[j]
+                        poy[j] += er1[j] - er2[j] + er3[j]
                     for j in range(tw):
-                        p[y, 2 * j + 2] += e[r, 1, j] + e[r, 2, j] - e[r, 0, j]
-                        p[y, 2 * j + 3] -= e[r, 3, j]
+                        pey[j + 1] += er1[j] + er2[j] - er0[j]
+                        poy[j + 1] -= er3[j]
             for y in range(h):
-                for z in range(w):
-                    gx[n, c, y, z] = p[ph + y, pw + z]
+                pey, poy = pe[ph + y], po[ph + y]
+                for k in range(tw + 1):
+                    row[2 * k] = pey[k]
+                    row[2 * k + 1] = poy[k]
+                gx[n, c, y] = row[pw:pw + w]
 
 
 # --------------------------------------------------------------------------------- the convolution
