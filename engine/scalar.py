@@ -165,7 +165,7 @@ class SSigmoid(unary.Sigmoid):
 
 
 class SRelu(Function):
-    """out = max(a, 0);  da = g · [a > 0]."""
+    """out = max(a, 0);  da = g where out > 0 (or NaN), 0 where out <= 0 (as PyTorch)."""
 
     raw = True
 
@@ -178,7 +178,9 @@ class SRelu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return g if _val(out) > 0 else g * 0.0
+        if _val(out) <= 0:  # 0, as PyTorch's threshold_backward, even for an inf or NaN g
+            return 0.0 if isinstance(g, float) else g * 0.0
+        return g  # out > 0, or NaN: g passes (torch)
 
 
 class Scalar(Variable):

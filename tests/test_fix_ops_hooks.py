@@ -437,6 +437,60 @@ def test_tensor_relu_keeps_signs_on_every_length_and_layout(dtype, layout, n):
     np.testing.assert_array_equal(got, ref)
 
 
+G_UP = [float("inf"), 1.0, float("nan"), -2.0, float("nan"), 5.0, float("-inf")]
+X_AT = [-1.0, 2.0, 0.0, -0.0, 3.0, float("nan"), -3.0]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_tensor_relu_backward_is_torchs_threshold_backward(dtype):
+    """0 (+0.0) where out <= 0 even for an infinite or NaN upstream gradient, g where out > 0 or
+    out is NaN: g * [out > 0] gave NaN, -0.0 and 0 there."""
+    x, g = np.array(X_AT, dtype=dtype), np.array(G_UP, dtype=dtype)
+    ex = engine.tensor(x, requires_grad=True)
+    ex.relu().backward(engine.tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(g))
+    got, ref = ex.grad.numpy(), tx.grad.numpy()
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_tensor_relu_backward_on_strided_and_0d_gradients():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    ex = engine.tensor(x, requires_grad=True)
+    ex.relu().backward(engine.tensor(np.array([[np.inf, 1.0], [2.0, np.nan]], np.float32).T))
+    tx = torch.tensor(x, requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(np.array([[np.inf, 1.0], [2.0, np.nan]], np.float32).T))
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+    e0 = engine.tensor(np.array(-1.0), requires_grad=True)
+    e0.relu().backward(engine.tensor(np.array(np.inf)))
+    assert e0.grad.numpy() == 0.0
+
+
+@pytest.mark.parametrize("v, up", list(zip(X_AT, G_UP)))
+def test_scalar_relu_backward_is_torchs_threshold_backward(v, up):
+    x = engine.Scalar(v)
+    (x.relu() * engine.Scalar(up, requires_grad=False)).backward()
+    tx = _tt(v, True)
+    (torch.relu(tx) * up).backward()
+    ref = tx.grad.item()
+    assert (np.isnan(x.grad) and np.isnan(ref)) or x.grad == ref
+
+
+def test_relu_double_backward_is_torchs():
+    """Under create_graph the mask is applied to a Tensor gradient and stays differentiable."""
+    x = np.array([-1.5, 0.5, 2.0, 0.0], np.float64)
+    ex = engine.tensor(x, requires_grad=True)
+    (gx,) = engine.autograd.grad((ex.relu() ** 2).sum(), ex, create_graph=True)
+    gx.sum().backward()
+    tx = torch.tensor(x, requires_grad=True)
+    (tg,) = torch.autograd.grad((torch.relu(tx) ** 2).sum(), tx, create_graph=True)
+    tg.sum().backward()
+    np.testing.assert_array_equal(gx.detach().numpy(), tg.detach().numpy())
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
 def test_relu_gradient_at_minus_zero_is_torchs():
     for make in (lambda v: engine.Scalar(v), lambda v: _t(v, True)):
         x = make(-0.0)
