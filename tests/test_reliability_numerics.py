@@ -257,3 +257,79 @@ def test_batchnorm_eval_on_an_empty_batch_returns_an_empty_batch():
     bn.eval()
     out = bn(engine.zeros(0, 3, 4, 4))
     assert out.shape == (0, 3, 4, 4)
+
+
+# -- selects' gradients: 0 where the input was clipped, even for an infinite or NaN upstream
+#    gradient (PyTorch's threshold/hardtanh/hardswish/clamp backward select; g * mask gave NaN) --
+
+_SEL_X = [-5.0, -3.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 3.0, 5.0, 6.0, 7.0, float("nan")]
+_SEL_G = [float("inf"), float("nan"), float("-inf"), 2.0, float("inf"), -1.5, float("nan"), float("inf"),
+          -2.0, float("-inf"), float("inf"), float("nan"), 3.0]
+_SELECTS = {
+    "relu": lambda m, t: m.relu(t),
+    "hardtanh": lambda m, t: m.hardtanh(t),
+    "hardtanh(-2, 0.5)": lambda m, t: m.hardtanh(t, -2.0, 0.5),
+    "relu6": lambda m, t: m.relu6(t),
+    "hardsigmoid": lambda m, t: m.hardsigmoid(t),
+    "hardswish": lambda m, t: m.hardswish(t),
+    "clamp(-1, 1)": lambda m, t: t.clamp(-1, 1),
+    "clamp(min=0.5)": lambda m, t: t.clamp(min=0.5),
+    "clamp(max=0.5)": lambda m, t: t.clamp(max=0.5),
+    "leaky_relu(0.0)": lambda m, t: m.leaky_relu(t, 0.0),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("upstream", ["non-finite", "finite"])
+@pytest.mark.parametrize("name", list(_SELECTS))
+def test_select_gradients_are_torchs_with_non_finite_upstream(name, upstream, dtype):
+    import torch
+    import torch.nn.functional as TF
+
+    f = _SELECTS[name]
+    x = np.array(_SEL_X, dtype=dtype)
+    g = np.array(_SEL_G, dtype=dtype) if upstream == "non-finite" else np.linspace(-2, 2, len(_SEL_X)).astype(dtype)
+    ex = engine.tensor(x, requires_grad=True)
+    f(F, ex).backward(engine.tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    f(TF, tx).backward(torch.tensor(g))
+    got, ref = ex.grad.numpy(), tx.grad.numpy()
+    # (rtol: torch's float64 hardsigmoid backward multiplies by a float32 1/6)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_clamp_tensor_bound_gradients_are_selects_too():
+    import torch
+    x = np.array([-2.0, 0.0, 2.0], np.float32)
+    lo, hi = np.array([-1.0, -1.0, -1.0], np.float32), np.array([1.0, 1.0, 1.0], np.float32)
+    g = np.array([np.inf, np.inf, np.inf], np.float32)
+    e = [engine.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    engine.clamp(*e).backward(engine.tensor(g))
+    t = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    torch.clamp(*t).backward(torch.tensor(g))
+    for a, b in zip(e, t):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_where_kept_equals_its_numpy_reference(data):
+    """where_kept's bit-mask form against the plain np.where it replaces (bits, signs and NaN
+    payload-free equality), on float16/32/64, 0-d, strided and broadcast masks."""
+    from engine.ops._util import where_kept
+    dtype = data.draw(st.sampled_from([np.float16, np.float32, np.float64]))
+    shape = data.draw(st.sampled_from([(), (1,), (7,), (3, 5), (2, 3, 4)]))
+    vals = st.sampled_from([0.0, -0.0, 1.5, -2.25, np.inf, -np.inf, np.nan, 1e-30, -7.0])
+    g = np.array(data.draw(st.lists(vals, min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))),
+                 dtype=dtype).reshape(shape)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=g.size, max_size=g.size)), bool).reshape(shape)
+    if g.ndim == 2 and data.draw(st.booleans()):
+        g, keep = g.T, keep.T                                    # non-contiguous
+    if g.ndim >= 1 and data.draw(st.booleans()):
+        keep = keep[..., :1]                                     # broadcast along the last axis
+    got = where_kept(g, keep)
+    ref = np.where(np.broadcast_to(keep, g.shape), g, np.zeros((), g.dtype))
+    assert got.dtype == g.dtype and got.shape == g.shape
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))

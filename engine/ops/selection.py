@@ -5,14 +5,15 @@ import numpy as np
 
 from ..dtypes import promote_pair, result_type
 from ..function import Function
-from ._util import broadcast_error, payload, shape_of, unbroadcast
+from ._util import broadcast_error, payload, shape_of, unbroadcast, where_kept
 from .elementwise import BinaryOp
 
 
 class Clamp(Function):
     """out = min(max(a, lo), hi), PyTorch's gradients (``clamp_backward_min_max``):
     da = g · [lo ≤ a ≤ hi];  dlo = g · [a < lo ∧ lo < hi];  dhi = g · [a > hi ∨ hi < lo]
-    (a missing bound's condition is dropped; each summed to its input's shape)."""
+    (a missing bound's condition is dropped; each summed to its input's shape; "g · [c]" is a
+    select, so an infinite g where c is false gives 0, as in PyTorch)."""
 
     raw = True
 
@@ -28,14 +29,14 @@ class Clamp(Function):
         keep = True if lo is None else a >= lo
         if hi is not None:
             keep = keep & (a <= hi)
-        da = unbroadcast(g * keep, shape_of(a)) if na else None
+        da = unbroadcast(where_kept(g, keep), shape_of(a)) if na else None
         dlo = dhi = None
         if nlo:
             below = a < lo if hi is None else (a < lo) & (lo < hi)
-            dlo = unbroadcast(g * below, shape_of(lo))
+            dlo = unbroadcast(where_kept(g, below), shape_of(lo))
         if nhi:
             above = a > hi if lo is None else (a > hi) | (hi < lo)
-            dhi = unbroadcast(g * above, shape_of(hi))
+            dhi = unbroadcast(where_kept(g, above), shape_of(hi))
         return da, dlo, dhi
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import get_default_dtype
+from ._util import payload, where_kept
 from .elementwise import UnaryOp
 
 
@@ -147,24 +148,6 @@ def relu_array(a: np.ndarray) -> np.ndarray:
     return np.where(a < 0, np.zeros((), a.dtype), a)
 
 
-#: The signed integer type of each float width, for :func:`relu_grad_array`'s bit mask.
-_SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}
-
-
-def relu_grad_array(g: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """PyTorch's ``threshold_backward(g, out, 0)``: ``+0`` where ``out <= 0``, ``g`` elsewhere (also
-    where ``out`` is NaN). Not ``g · [out > 0]``: that gives NaN for an infinite or NaN ``g`` at a
-    clipped unit (torch: 0), -0.0 for a negative one, and blocks ``g`` where ``out`` is NaN.
-    Computed as ``g``'s bits AND an all-ones/all-zeros mask (0.12 ms on 64x6x28x28 float32, vs
-    1.6 ms for ``np.where``, whose per-element branch mispredicts on a random pattern)."""
-    g, out = np.asarray(g), np.asarray(out)
-    itype = _SAME_WIDTH_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
-    if itype is None or g.shape != out.shape:
-        return np.where(out <= 0, np.zeros((), g.dtype), g)
-    keep = np.subtract(np.less_equal(out, 0).view(np.int8), 1, out=np.empty(g.shape, itype))  # 0 drop, -1 keep
-    return np.bitwise_and(g.view(itype), keep, out=keep).view(g.dtype)
-
-
 class Relu(UnaryOp):
     """out = max(a, 0);  da = g where out > 0 (or NaN), 0 where out <= 0 (PyTorch's threshold_backward)."""
 
@@ -173,6 +156,4 @@ class Relu(UnaryOp):
 
     @staticmethod
     def da(g, a, out):
-        if isinstance(g, (np.ndarray, np.generic)):
-            return relu_grad_array(g, out)
-        return g.masked_fill(out <= 0, 0.0)  # Tensors, under create_graph: differentiable in g
+        return where_kept(g, np.logical_not(payload(out) <= 0))  # g also where out is NaN (torch)

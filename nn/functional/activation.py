@@ -12,6 +12,7 @@ import numpy as np
 
 import engine
 from engine import Function, as_tensor
+from engine.ops._util import where_kept
 from engine.ops.erf import erf_array
 from engine.ops.unary import sigmoid_array
 
@@ -23,25 +24,31 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 class _Pointwise(Function):
-    """out = f(x) with f'(x) computed in forward; dx = g · f'(x)."""
+    """out = f(x) with f'(x) computed in forward; dx = g · f'(x), or for a clipping function
+    ``select(g · f'(x), keep)`` (0 where the input was clipped, even for an infinite g: PyTorch's
+    hardtanh/hardsigmoid/hardswish backward select there; a product would give NaN)."""
 
     raw = True
     twice_differentiable = False
 
     @staticmethod
     def backward(ctx, g, *_):
-        (d,) = ctx.saved_tensors
-        return (g * d,) + (None,) * ctx.meta  # ctx.meta: how many non-tensor arguments follow x
+        d, keep = ctx.saved_tensors
+        gx = g if d is None else g * d
+        return (gx if keep is None else where_kept(gx, keep),) + (None,) * ctx.meta  # meta: # non-tensor args
 
 
 def _pointwise(name, f):
-    """A fused Function class whose ``f(x, *args, need_grad)`` returns ``(out, f'(x) or None)``."""
+    """A fused Function class whose ``f(x, *args, need_grad)`` returns ``(out, d)``: ``d`` is
+    f'(x), or ``(f'(x) or None, keep)`` for a clipping function (``keep``: where g passes), or None
+    when no gradient is needed."""
 
     def forward(ctx, x, *args):
         out, d = f(x, *args, ctx.needs_input_grad[0])
         if d is not None:
+            d, keep = d if isinstance(d, tuple) else (d, None)
             ctx.meta = len(args)
-            ctx.save_for_backward(d.astype(out.dtype, copy=False))
+            ctx.save_for_backward(None if d is None else np.asarray(d).astype(out.dtype, copy=False), keep)
         return out
 
     return type(name, (_Pointwise,), {"forward": staticmethod(forward), "__doc__": f.__doc__})

@@ -27,19 +27,20 @@ def _mish(x, need):
 
 
 def _hardtanh(x, lo, hi, need):
-    """out = min(max(x, lo), hi);  f' = 1 for lo < x < hi, else 0."""
-    return np.clip(x, lo, hi), (((x > lo) & (x < hi)) if need else None)
+    """out = min(max(x, lo), hi);  f' = 0 where x <= lo or x >= hi (a select), else 1 (NaN included, as PyTorch)."""
+    return np.clip(x, lo, hi), ((None, ~((x <= lo) | (x >= hi))) if need else None)
 
 
 def _hardswish(x, need):
-    """out = x·min(max(x + 3, 0), 6)/6;  f' = 0 for x < −3, 1 for x > 3, else x/3 + ½."""
+    """out = x·min(max(x + 3, 0), 6)/6;  f' = 0 for x <= −3 (a select), x/3 + ½ for −3 < x < 3,
+    else 1 (x = ±3 and NaN included: PyTorch's hardswish_backward)."""
     out = x * np.clip(x + 3, 0, 6) / 6
-    return out, (np.where(x < -3, 0.0, np.where(x > 3, 1.0, x / 3 + 0.5)) if need else None)
+    return out, ((np.where(x < 3, x / 3 + 0.5, 1.0), ~(x <= -3)) if need else None)
 
 
 def _hardsigmoid(x, need):
-    """out = min(max(x/6 + ½, 0), 1);  f' = 1/6 for −3 < x < 3, else 0."""
-    return np.clip(x / 6 + 0.5, 0, 1), (((x > -3) & (x < 3)) / 6.0 if need else None)
+    """out = min(max(x/6 + ½, 0), 1);  f' = 1/6 for −3 < x < 3, else 0 (a select)."""
+    return np.clip(x / 6 + 0.5, 0, 1), ((1 / 6, (x > -3) & (x < 3)) if need else None)
 
 
 def _logsigmoid(x, need):
