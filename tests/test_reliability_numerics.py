@@ -333,3 +333,54 @@ def test_where_kept_equals_its_numpy_reference(data):
     assert got.dtype == g.dtype and got.shape == g.shape
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+_PICK_X = np.array([[-5.0, 1.0, 2.0, 3.0], [3.0, 3.0, float("nan"), -1.0]])
+_PICK_Y = np.array([[0.0, 1.0, 3.0, 3.0], [1.0, 3.0, -2.0, float("nan")]])
+_PICK_G = np.array([[float("inf"), float("nan"), float("-inf"), 2.0], [float("inf"), 2.0, float("inf"), -1.0]])
+_PICKS = {
+    "where": lambda L, a, b: L.where(a > b, a, b),
+    "maximum": lambda L, a, b: L.maximum(a, b),
+    "minimum": lambda L, a, b: L.minimum(a, b),
+    "max(input, other)": lambda L, a, b: L.max(a, b),
+    "min(input, other)": lambda L, a, b: L.min(a, b),
+    "masked_fill": lambda L, a, b: a.masked_fill(b > 0.5, 7.0),
+    "max()": lambda L, a, b: b[0].max(),                    # ties: 3.0 twice
+    "min()": lambda L, a, b: a[0].min(),
+    "max(dim)": lambda L, a, b: a.max(1)[0],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("upstream", ["non-finite", "finite"])
+@pytest.mark.parametrize("name", list(_PICKS))
+def test_pick_gradients_are_torchs_with_non_finite_upstream(name, upstream, dtype):
+    """Gradients of ops that pick elements (where, maximum/minimum incl. ties and NaN, masked_fill,
+    max()/min() of a whole tensor) are selects in PyTorch: the unpicked side gets 0 even from an
+    infinite or NaN upstream gradient (``g * mask`` gave NaN)."""
+    import torch
+    f = _PICKS[name]
+    xs = [_PICK_X.astype(dtype), _PICK_Y.astype(dtype)]
+    grads = []
+    for lib, make in ((engine, lambda v: engine.tensor(v, requires_grad=True)),
+                      (torch, lambda v: torch.tensor(v, requires_grad=True))):
+        a, b = make(xs[0]), make(xs[1])
+        out = f(lib, a, b)
+        shape = tuple(out.shape)
+        g = (_PICK_G.astype(dtype) if upstream == "non-finite" else np.linspace(-2, 2, 8).reshape(2, 4).astype(dtype))
+        g = g if shape == g.shape else np.full(shape, g.flat[0], dtype)
+        out.backward((engine.tensor if lib is engine else torch.tensor)(g))
+        grads.append([None if v.grad is None else v.grad.numpy() for v in (a, b)])
+    for got, ref in zip(*grads):
+        assert (got is None) == (ref is None)
+        if got is not None:
+            np.testing.assert_array_equal(got, ref)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_max_and_min_take_a_tensor_as_second_argument_like_torch():
+    """torch.max(input, other) / x.max(other) is the elementwise maximum (it was read as a dim)."""
+    a, b = engine.tensor([1.0, 5.0, -2.0]), engine.tensor([3.0, 2.0, -2.0])
+    np.testing.assert_array_equal(engine.max(a, b).numpy(), [3.0, 5.0, -2.0])
+    np.testing.assert_array_equal(a.min(b).numpy(), [1.0, 2.0, -2.0])
+    assert engine.max(a, 0).indices.item() == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, Variable
-from ._util import normalize_dims
+from ._util import normalize_dims, where_kept
 from .indexing import GetItem, IndexAdd
 
 
@@ -123,8 +123,8 @@ class MaskedFill(Function):
     def backward(ctx, g):
         mask, value_dtype = ctx.meta
         na, _, nv = ctx.needs_input_grad
-        return (g * ~mask if na else None, None,
-                np.asarray((g * mask).sum(), dtype=value_dtype) if nv else None)
+        return (where_kept(g, ~mask) if na else None, None,
+                np.asarray(where_kept(g, mask).sum(), dtype=value_dtype) if nv else None)
 
 
 def masked_fill(input, mask, value):  # noqa: A002

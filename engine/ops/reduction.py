@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from ._util import expand_to
+from ._util import expand_to, payload, where_kept
 from .selection import Where
 
 
@@ -152,25 +152,29 @@ def _extreme_mask(a, out):
 class AMax(Function):
     """out = max (or min) over dims;  the gradient is shared evenly among the tied extremes
     (PyTorch's ``max()`` without ``dim``); a NaN extreme passes its gradient to the NaN elements.
+    With ``select`` (``max()``/``min()`` of a whole tensor: PyTorch's evenly_distribute_backward)
+    the other elements get 0 even from an infinite g; without it (``amax``/``amin``: PyTorch's
+    scale_grad_by_count) they get g · 0, NaN for an infinite g, as in PyTorch.
     The weights are saved values, released by backward."""
 
     raw = True
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, is_min):
+    def forward(ctx, a, dims, keepdim, is_min, select=False):
         red = np.min if is_min else np.max
         out = np.asarray(red(a, axis=dims, keepdims=True))
         mask = _extreme_mask(a, out)
         counts = mask.sum(axis=dims, keepdims=True)
-        ctx.meta = (a.shape, dims, keepdim)
+        ctx.meta = (a.shape, dims, keepdim, select)
         ctx.save_for_backward((mask / counts).astype(a.dtype, copy=False))
         return out if keepdim else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in dims))
 
     @staticmethod
     def backward(ctx, g):
-        shape, dims, keepdim = ctx.meta
+        shape, dims, keepdim, select = ctx.meta
         (weights,) = ctx.saved_tensors
-        return _keep(g, shape, dims, keepdim) * weights, None, None, None
+        ga = _keep(g, shape, dims, keepdim) * weights
+        return (where_kept(ga, payload(weights) != 0) if select else ga), None, None, None, None
 
 
 class MaxDim(Function):

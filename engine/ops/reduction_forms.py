@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..variable import Variable
 from ._util import normalize_dims, payload, reduce_args, reduce_dims
 from .reduction import AMax, LogSumExp, MaxDim, Mean, Std, Sum, Var
 from .selection import Maximum, Minimum
@@ -58,29 +59,33 @@ class MaxResult(tuple):
 
 
 def _extreme(a, dim, keepdim, axis, keepdims, is_min, other=None):
+    if other is None and isinstance(dim, Variable):  # torch.max(input, other): the elementwise form
+        dim, other = None, dim
     if other is not None:
         return (Minimum if is_min else Maximum).apply(a, other)
     dim, keepdim = reduce_args(dim, keepdim, axis, keepdims)
     if a.numel() == 0:
         raise RuntimeError("max()/min() of an empty tensor has no identity")
     if dim is None:
-        return AMax.apply(a, reduce_dims(None, a.ndim), False, is_min)
+        return AMax.apply(a, reduce_dims(None, a.ndim), False, is_min, True)
     if not isinstance(dim, (int, np.integer)):
         return AMax.apply(a, reduce_dims(dim, a.ndim), keepdim, is_min)
     (d,) = normalize_dims(dim, a.ndim)
     if a.ndim == 0:  # PyTorch: the value itself and index 0
-        return MaxResult(AMax.apply(a, (), keepdim, is_min), a._wrap(np.zeros((), np.int64)))
+        return MaxResult(AMax.apply(a, (), keepdim, is_min, True), a._wrap(np.zeros((), np.int64)))
     values, indices = MaxDim.apply(a, d, keepdim, is_min)
     return MaxResult(values, indices)
 
 
 def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
-    """Largest element (0-d), or ``(values, indices)`` along ``dim``."""
+    """Largest element (0-d), or ``(values, indices)`` along ``dim``; with a Tensor as the second
+    argument (``max(input, other)``), the elementwise :func:`maximum`."""
     return _extreme(input, dim, keepdim, axis, keepdims, False, other)
 
 
 def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
-    """Smallest element (0-d), or ``(values, indices)`` along ``dim``."""
+    """Smallest element (0-d), or ``(values, indices)`` along ``dim``; with a Tensor as the second
+    argument (``min(input, other)``), the elementwise :func:`minimum`."""
     return _extreme(input, dim, keepdim, axis, keepdims, True, other)
 
 

@@ -47,42 +47,46 @@ def clamp(input, min=None, max=None):  # noqa: A002
     return Clamp.apply(input, min, max)
 
 
-def _winner_weight(a, b, wins):
-    """1 where ``wins(a, b)``, 1/2 on a tie, else 0 (in the promoted dtype of a and b)."""
+def _tie_halved(g, a, b):
+    """``g`` halved where ``a == b`` (a tie shares the gradient), as it is elsewhere."""
     a, b = payload(a), payload(b)
-    return np.asarray(wins(a, b) + 0.5 * (a == b), dtype=result_type(a, b))
+    tie = np.asarray(a == b)
+    return g * np.asarray(1 - 0.5 * tie, dtype=result_type(a, b)) if tie.any() else g
 
 
 class Maximum(BinaryOp):
-    """out = max(a, b);  da = g · w, db = g · (1 − w), w = 1 where a > b, 1/2 on a tie, else 0."""
+    """out = max(a, b);  PyTorch's gradients: each side gets g, halved on a tie, and 0 (a select)
+    where it lost: da = 0 where a < b, db = 0 where a > b (a NaN on either side loses nowhere)."""
 
     op = np.maximum
 
     @staticmethod
     def da(g, a, b, out):
-        return g * _winner_weight(a, b, np.greater)
+        return where_kept(_tie_halved(g, a, b), np.logical_not(payload(a) < payload(b)))
 
     @staticmethod
     def db(g, a, b, out):
-        return g * (1 - _winner_weight(a, b, np.greater))
+        return where_kept(_tie_halved(g, a, b), np.logical_not(payload(a) > payload(b)))
 
 
 class Minimum(BinaryOp):
-    """out = min(a, b);  da = g · w, db = g · (1 − w), w = 1 where a < b, 1/2 on a tie, else 0."""
+    """out = min(a, b);  as :class:`Maximum` with the comparisons swapped: da = 0 where a > b,
+    db = 0 where a < b, halved on a tie."""
 
     op = np.minimum
 
     @staticmethod
     def da(g, a, b, out):
-        return g * _winner_weight(a, b, np.less)
+        return where_kept(_tie_halved(g, a, b), np.logical_not(payload(a) > payload(b)))
 
     @staticmethod
     def db(g, a, b, out):
-        return g * (1 - _winner_weight(a, b, np.less))
+        return where_kept(_tie_halved(g, a, b), np.logical_not(payload(a) < payload(b)))
 
 
 class Where(Function):
-    """out = a where cond else b;  da = g · cond, db = g · ¬cond (each summed to its shape)."""
+    """out = a where cond else b;  da = g where cond (else 0), db = g where ¬cond (selects: an
+    infinite g gives 0 on the other side, as PyTorch; each summed to its input's shape)."""
 
     raw = True
 
@@ -102,8 +106,8 @@ class Where(Function):
         cond, sa, sb = ctx.meta
         _, na, nb = ctx.needs_input_grad
         return (None,
-                unbroadcast(g * cond, sa) if na else None,
-                unbroadcast(g * ~cond, sb) if nb else None)
+                unbroadcast(where_kept(g, cond), sa) if na else None,
+                unbroadcast(where_kept(g, ~cond), sb) if nb else None)
 
 
 def where(condition, input, other):
