@@ -384,3 +384,36 @@ def test_max_and_min_take_a_tensor_as_second_argument_like_torch():
     np.testing.assert_array_equal(engine.max(a, b).numpy(), [3.0, 5.0, -2.0])
     np.testing.assert_array_equal(a.min(b).numpy(), [1.0, 2.0, -2.0])
     assert engine.max(a, 0).indices.item() == 1
+
+
+_EDGE_X = [-5.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 30.0, -30.0, float("inf"), float("-inf"), float("nan")]
+_UNARY = ["abs", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
+          "ceil", "round", "erf", "nan_to_num"]
+_ACTS = ["relu", "elu", "selu", "gelu", "silu", "mish", "softplus", "logsigmoid", "hardtanh", "relu6",
+         "hardsigmoid", "hardswish", "leaky_relu", "tanh", "sigmoid"]
+
+
+@pytest.mark.parametrize("upstream", ["inf", "-inf", "nan", "one", "zero"])
+@pytest.mark.parametrize("name", [f"engine.{n}" for n in _UNARY] + [f"F.{n}" for n in _ACTS])
+def test_unary_gradients_are_torchs_at_edge_values_and_non_finite_upstream(name, upstream):
+    """Every unary op and activation, on ±0, ±1, ±30, ±inf, NaN with an upstream gradient of
+    ±inf, NaN, 1 or 0: the gradient equals PyTorch's (same NaN positions; values to 1e-6).
+    This found: zero-derivative ops (floor, ceil, round, trunc, sign) gave 0 · g (NaN for an
+    infinite g; torch: zeros), sign(NaN) and abs'(NaN) NaN (torch 0), elu/selu' at NaN NaN
+    (torch: g · scale) and 1.7e-4 off at x = −30. (softsign is left out: PyTorch differentiates
+    its composite form, NaN for an infinite g or x; ours is the finite derivative 1/(1+|x|)².)"""
+    import torch
+    import torch.nn.functional as TF
+    lib, fn = name.split(".")
+    ours, theirs = (getattr(engine, fn), getattr(torch, fn)) if lib == "engine" else (getattr(F, fn), getattr(TF, fn))
+    x = np.array(_EDGE_X)
+    g = np.full(x.shape, {"inf": np.inf, "-inf": -np.inf, "nan": np.nan, "one": 1.0, "zero": 0.0}[upstream])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = engine.tensor(x, requires_grad=True)
+        ours(e).backward(engine.tensor(g))
+        t = torch.tensor(x, requires_grad=True)
+        theirs(t).backward(torch.tensor(g))
+    got, ref = e.grad.numpy(), t.grad.numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)

@@ -6,16 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from ._util import copy_keeping_dtype
+from ._util import copy_keeping_dtype, where_kept
 
 
 class _Flat(Function):
-    """Base of ops whose derivative is 0 wherever it exists: da = 0 · g."""
+    """Base of ops whose derivative is 0 wherever it exists: da = 0 (zeros, as PyTorch: not
+    ``0 · g``, which is NaN for an infinite or NaN g)."""
     raw = True
 
     @staticmethod
     def backward(ctx, g, *rest):
-        return (g * 0,) + (None,) * len(ctx.needs_input_grad[1:])
+        return (where_kept(g, False),) + (None,) * len(ctx.needs_input_grad[1:])
 
 
 class Floor(_Flat):
@@ -39,11 +40,19 @@ class Round(_Flat):
         return np.round(a, decimals)
 
 
+def sign_array(a):
+    """sign(a) ∈ {−1, 0, 1}, and 0 for NaN (PyTorch's ``sign``; NumPy's gives NaN)."""
+    s = np.sign(a)
+    if s.dtype.kind == "f":
+        s = np.where(np.isnan(s), np.zeros((), s.dtype), s) if np.isnan(s).any() else s
+    return s
+
+
 class Sign(_Flat):
-    """out = sign(a) ∈ {−1, 0, 1};  da = 0."""
+    """out = sign(a) ∈ {−1, 0, 1} (0 for NaN, as PyTorch);  da = 0."""
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a)
+        return sign_array(a)
 
 
 def _is_int(x) -> bool:

@@ -9,18 +9,19 @@ import numpy as np
 
 from ..dtypes import get_default_dtype
 from ._util import payload, where_kept
+from .rounding import sign_array
 from .elementwise import UnaryOp
 
 
 class Abs(UnaryOp):
-    """out = |a|;  da = g · sign(a)."""
+    """out = |a|;  da = g · sign(a), with sign(NaN) = 0 as PyTorch's ``sgn``."""
 
     op = np.abs
     saves = "a"
 
     @staticmethod
     def da(g, a, out):
-        return g * np.sign(a)
+        return g * sign_array(payload(a))
 
 
 class Exp(UnaryOp):
