@@ -126,6 +126,7 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+NON_INTEGER = FLOATS.filter(lambda v: abs(v - round(v)) > 1e-2)  # away from the jumps of trunc/frac
 CLAMP_SAFE = FLOATS.filter(lambda v: abs(v + 1) > 1e-2 and abs(v - 1.5) > 1e-2)
 UNARY = {
     "neg": (lambda x: -x, np.negative, FLOATS),
@@ -157,6 +158,28 @@ UNARY = {
     "clamp_min": (lambda x: x.clamp(min=-1), lambda x: np.maximum(x, -1), CLAMP_SAFE),
     "clamp_max": (lambda x: x.clamp(max=1.5), lambda x: np.minimum(x, 1.5), CLAMP_SAFE),
     "clip": (lambda x: x.clip(-1, 1.5), lambda x: np.clip(x, -1, 1.5), CLAMP_SAFE),
+    # PyTorch's other elementwise math (engine/ops/unary_math.py, trunc in rounding.py)
+    "rsqrt": (lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), POSITIVE),
+    "square": (engine.square, lambda x: x * x, FLOATS),
+    "reciprocal": (lambda x: x.reciprocal(), lambda x: 1 / x, AWAY_FROM_ZERO),
+    "log2": (engine.log2, np.log2, POSITIVE),
+    "log10": (lambda x: x.log10(), np.log10, POSITIVE),
+    "expm1": (engine.expm1, np.expm1, FLOATS),
+    "exp2": (lambda x: x.exp2(), lambda x: 2.0 ** x, FLOATS),
+    "tan": (engine.tan, np.tan, st.floats(-1.2, 1.2)),
+    "sinh": (lambda x: x.sinh(), np.sinh, FLOATS),
+    "cosh": (engine.cosh, np.cosh, FLOATS),
+    "asin": (engine.asin, np.arcsin, st.floats(-0.9, 0.9)),
+    "acos": (lambda x: x.acos(), np.arccos, st.floats(-0.9, 0.9)),
+    "atan": (engine.atan, np.arctan, FLOATS),
+    "asinh": (lambda x: x.asinh(), np.arcsinh, FLOATS),
+    "acosh": (engine.acosh, np.arccosh, st.floats(1.2, 3)),
+    "atanh": (lambda x: x.atanh(), np.arctanh, st.floats(-0.9, 0.9)),
+    "frac": (engine.frac, lambda x: x - np.trunc(x), NON_INTEGER),
+    "trunc": (lambda x: x.trunc(), np.trunc, NON_INTEGER),
+    "deg2rad": (engine.deg2rad, lambda x: x * np.pi / 180, FLOATS),
+    "rad2deg": (lambda x: x.rad2deg(), lambda x: x * 180 / np.pi, FLOATS),
+    "sinc": (engine.sinc, lambda x: np.where(x == 0, 1.0, np.sin(np.pi * x) / np.where(x == 0, 1.0, np.pi * x)), FLOATS),
 }
 
 

@@ -388,7 +388,9 @@ def test_max_and_min_take_a_tensor_as_second_argument_like_torch():
 
 _EDGE_X = [-5.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 30.0, -30.0, float("inf"), float("-inf"), float("nan")]
 _UNARY = ["abs", "neg", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
-          "ceil", "round", "erf", "nan_to_num"]
+          "ceil", "round", "erf", "nan_to_num", "rsqrt", "square", "reciprocal", "log2", "log10", "expm1",
+          "exp2", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "frac", "trunc",
+          "deg2rad", "rad2deg", "sinc"]
 _ACTS = ["relu", "elu", "selu", "gelu", "silu", "mish", "softplus", "logsigmoid", "hardtanh", "relu6",
          "hardsigmoid", "hardswish", "leaky_relu", "tanh", "sigmoid"]
 

@@ -47,6 +47,7 @@ from .shape import (Expand, Permute, Reshape, T, expand, expand_as, flatten, mT,
 from .softmax import LogSoftmax, Softmax, log_softmax, softmax
 from .erf import Erf
 from .unary import Abs, Cos, Exp, Log, Log1p, Relu, Sigmoid, Sin, Sqrt, Tanh
+from . import unary_math as um
 from . import gather, linalg, logic, rounding, scan, sorting, surface_methods as adapted, tiling
 
 
@@ -139,6 +140,26 @@ TABLE = (
     Op("sigmoid", Sigmoid),
     Op("relu", Relu),
     Op("erf", Erf),
+    Op("rsqrt", um.Rsqrt),
+    Op("square", um.Square, ufunc=np.square),
+    Op("reciprocal", um.Reciprocal, ufunc=np.reciprocal),
+    Op("log2", um.Log2, ufunc=np.log2),
+    Op("log10", um.Log10, ufunc=np.log10),
+    Op("expm1", um.Expm1, ufunc=np.expm1),
+    Op("exp2", um.Exp2, ufunc=np.exp2),
+    Op("tan", um.Tan, ufunc=np.tan),
+    Op("sinh", um.Sinh, ufunc=np.sinh),
+    Op("cosh", um.Cosh, ufunc=np.cosh),
+    Op("asin", um.Asin, ufunc=np.arcsin, aliases=("arcsin",)),
+    Op("acos", um.Acos, ufunc=np.arccos, aliases=("arccos",)),
+    Op("atan", um.Atan, ufunc=np.arctan, aliases=("arctan",)),
+    Op("asinh", um.Asinh, ufunc=np.arcsinh, aliases=("arcsinh",)),
+    Op("acosh", um.Acosh, ufunc=np.arccosh, aliases=("arccosh",)),
+    Op("atanh", um.Atanh, ufunc=np.arctanh, aliases=("arctanh",)),
+    Op("frac", um.Frac),
+    Op("deg2rad", um.Deg2rad, ufunc=np.deg2rad),
+    Op("rad2deg", um.Rad2deg, ufunc=np.rad2deg),
+    Op("sinc", um.Sinc),
     # picking between values
     Op("clamp", clamp, aliases=("clip",)),
     Op("maximum", Maximum, ufunc=np.maximum),
@@ -213,7 +234,8 @@ TABLE = (
     Op("floor", rounding.floor),
     Op("ceil", rounding.ceil),
     Op("round", rounding.round),
-    Op("sign", rounding.sign),
+    Op("trunc", rounding.trunc, aliases=("fix",)),
+    Op("sign", rounding.sign, aliases=("sgn",)),
     Op("isnan", rounding.isnan),
     Op("isinf", rounding.isinf),
     Op("isfinite", rounding.isfinite),

@@ -1,4 +1,4 @@
-"""Piecewise-constant and cleaning ops: ``floor ceil round sign`` (gradient 0 almost everywhere,
+"""Piecewise-constant and cleaning ops: ``floor ceil trunc round sign`` (gradient 0 almost everywhere,
 as PyTorch), ``nan_to_num`` (gradient 1 where the input is finite, else 0) and the tests
 ``isnan isinf isfinite`` (bool, no gradient)."""
 from __future__ import annotations
@@ -40,6 +40,13 @@ class Round(_Flat):
         return np.round(a, decimals)
 
 
+class Trunc(_Flat):
+    """out = a rounded towards zero;  da = 0."""
+    @staticmethod
+    def forward(ctx, a):
+        return np.trunc(a)
+
+
 def sign_array(a):
     """sign(a) ∈ {−1, 0, 1}, and 0 for NaN (PyTorch's ``sign``; NumPy's gives NaN)."""
     s = np.sign(a)
@@ -67,6 +74,11 @@ def floor(input):  # noqa: A002
 def ceil(input):  # noqa: A002
     """⌈x⌉ elementwise (integer tensors are returned unchanged, copied)."""
     return copy_keeping_dtype(input) if _is_int(input) else Ceil.apply(input)
+
+
+def trunc(input):  # noqa: A002
+    """x rounded towards zero elementwise (integer tensors are returned unchanged, copied)."""
+    return copy_keeping_dtype(input) if _is_int(input) else Trunc.apply(input)
 
 
 def round(input, decimals=0):  # noqa: A001,A002
