@@ -419,3 +419,31 @@ def test_unary_gradients_are_torchs_at_edge_values_and_non_finite_upstream(name,
     got, ref = e.grad.numpy(), t.grad.numpy()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name, upstream", [
+    (n, u) for n in ["threshold", "hardshrink", "softshrink", "celu", "tanhshrink", "glu", "softmin", "normalize"]
+    for u in ["inf", "finite"] if (n, u) != ("tanhshrink", "inf")])
+def test_shrink_and_gating_gradients_are_torchs(name, upstream):
+    """The activations added for PyTorch's surface against torch, with an infinite upstream
+    gradient too (cut inputs get 0). No NaN inputs: torch's own vectorized and scalar paths
+    disagree there; tanhshrink is left out for an infinite g (torch differentiates x − tanh x
+    as a composite: inf − inf = NaN)."""
+    import torch
+    import torch.nn.functional as TF
+    call = {"threshold": lambda m, t: m.threshold(t, 0.5, 2.0), "hardshrink": lambda m, t: m.hardshrink(t),
+            "softshrink": lambda m, t: m.softshrink(t, 0.7), "celu": lambda m, t: m.celu(t, 0.5),
+            "tanhshrink": lambda m, t: m.tanhshrink(t), "glu": lambda m, t: m.glu(t, 1),
+            "softmin": lambda m, t: m.softmin(t, dim=1), "normalize": lambda m, t: m.normalize(t, 2.0, 1)}[name]
+    x = np.array([[-5.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 3.0], [2.0, 0.7, 0.25, -0.25, 0.7, -0.7, 10.0, -10.0]])
+    e = engine.tensor(x, requires_grad=True)
+    oe = call(F, e)
+    shape = tuple(oe.shape)
+    g = np.full(shape, np.inf) if upstream == "inf" else np.linspace(-2, 2, int(np.prod(shape))).reshape(shape)
+    oe.backward(engine.tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    ot = call(TF, t)
+    ot.backward(torch.tensor(g))
+    np.testing.assert_allclose(oe.detach().numpy(), ot.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(np.isnan(e.grad.numpy()), np.isnan(t.grad.numpy()))
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-15)

@@ -263,8 +263,12 @@ ACTIVATIONS = {
     "hardsigmoid": (nn.Hardsigmoid, lambda x: np.minimum(np.maximum(x + 3, 0), 6) / 6),
     "logsigmoid": (nn.LogSigmoid, lambda x: np.log(_sig(x))),
     "softsign": (nn.Softsign, lambda x: x / (1 + np.abs(x))),
+    "tanhshrink": (nn.Tanhshrink, lambda x: x - np.tanh(x)),
+    "hardshrink": (nn.Hardshrink, lambda x: np.where(np.abs(x) > 0.5, x, 0.0)),
+    "softshrink": (nn.Softshrink, lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
+    "celu": (nn.CELU, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))),
 }
-KINKS = np.array([-3.0, -1.0, 0.0, 1.0, 3.0, 6.0])
+KINKS = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0])
 AWAY = st.floats(-8, 8, allow_subnormal=False).filter(lambda v: np.abs(KINKS - v).min() > 1e-3)
 
 
@@ -279,6 +283,70 @@ def test_activations_match_numpy_and_gradcheck(name, data):
         np.testing.assert_allclose(out.numpy(), ref(a), rtol=1e-10, atol=1e-12)
     assert engine.gradcheck(getattr(F, name), [x])
     assert getattr(F, name)(engine.ones(2)).dtype == np.float32
+
+
+@SETTINGS
+@given(data=st.data(), th=st.sampled_from([-1.0, 0.0, 0.5]), value=st.sampled_from([-2.0, 0.0, 7.0]))
+def test_threshold_matches_numpy_and_gradcheck(data, th, value):
+    a = data.draw(arrays(hnp.array_shapes(max_dims=3, max_side=4),
+                         AWAY.filter(lambda v: abs(v - th) > 1e-3)))
+    x = leaf(a)
+    want = np.where(a > th, a, value)
+    for out in (F.threshold(x, th, value), nn.Threshold(th, value)(x)):
+        np.testing.assert_array_equal(out.numpy(), want)
+    assert engine.gradcheck(lambda t: F.threshold(t, th, value), [x])
+
+
+@SETTINGS
+@given(data=st.data(), alpha=st.sampled_from([0.5, 1.0, 2.5]))
+def test_celu_alpha_matches_numpy_and_gradcheck(data, alpha):
+    a = data.draw(arrays(hnp.array_shapes(max_dims=3, max_side=4), AWAY))
+    x = leaf(a)
+    np.testing.assert_allclose(F.celu(x, alpha).numpy(), np.where(a > 0, a, alpha * np.expm1(a / alpha)),
+                               rtol=1e-12, atol=1e-15)
+    assert engine.gradcheck(lambda t: F.celu(t, alpha), [x])
+    with pytest.raises(ValueError, match="alpha"):
+        F.celu(x, 0.0)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_softmin_glu_normalize_softmax2d_match_numpy_and_gradcheck(data):
+    a = data.draw(arrays(st.sampled_from([(2, 4), (3, 2, 2), (1, 2, 2, 3)]), st.floats(-3, 3)))
+    x = leaf(a)
+    e = np.exp(-a - (-a).max(axis=1, keepdims=True))
+    np.testing.assert_allclose(F.softmin(x, 1).numpy(), e / e.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(nn.Softmin(1)(x).numpy(), e / e.sum(axis=1, keepdims=True), rtol=1e-12)
+    half = a.shape[-1] // 2 if a.shape[-1] % 2 == 0 else None
+    if half:
+        np.testing.assert_allclose(F.glu(x).numpy(), a[..., :half] / (1 + np.exp(-a[..., half:])), rtol=1e-12)
+        assert engine.gradcheck(lambda t: nn.GLU()(t), [x])
+    else:
+        with pytest.raises(RuntimeError, match="even"):
+            F.glu(x)
+    norm = np.maximum(np.sqrt((a * a).sum(axis=1, keepdims=True)), 1e-12)
+    np.testing.assert_allclose(F.normalize(x).numpy(), a / norm, rtol=1e-12)
+    assume_nonzero = np.all(norm > 1e-3)
+    if assume_nonzero:
+        assert engine.gradcheck(lambda t: F.normalize(t, p=2.0, dim=1), [x])
+    assert engine.gradcheck(lambda t: F.softmin(t, 1), [x])
+    if a.ndim in (3, 4):
+        s = np.exp(a - a.max(axis=-3, keepdims=True))
+        np.testing.assert_allclose(nn.Softmax2d()(x).numpy(), s / s.sum(axis=-3, keepdims=True), rtol=1e-12)
+    else:
+        with pytest.raises(ValueError, match="3-D or 4-D"):
+            nn.Softmax2d()(x)
+
+
+def test_shrink_arguments_are_checked_like_torch():
+    x = leaf(np.array([-1.0, 0.2, 1.0]))
+    with pytest.raises(ValueError, match="lambd"):
+        F.softshrink(x, -0.5)
+    with pytest.raises(TypeError, match="lambd"):
+        F.hardshrink(x, "0.5")
+    with pytest.raises(IndexError, match="dim"):
+        F.glu(x, 3)
+    assert repr(nn.Softshrink(0.3)) == "Softshrink(0.3)" and "threshold=0.1" in repr(nn.Threshold(0.1, 2))
 
 
 def test_hardtanh_arguments_and_kinks_follow_torch():

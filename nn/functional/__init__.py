@@ -9,6 +9,7 @@ from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .activation_extra import *  # noqa: F401,F403
+from .activation_shrink import *  # noqa: F401,F403
 from .conv_extra import *  # noqa: F401,F403
 from .dropout1d import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import Function, Tensor, no_grad
+from engine import Function, Tensor, as_tensor, no_grad
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize"]
 
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -263,3 +263,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError("instance_norm: running_mean and running_var are required when use_input_stats=False")
     stats = (_stat(running_mean, wshape, input.dtype), _stat(running_var, wshape, input.dtype))
     return _norm(input, weight, bias, axes, wshape, eps, stats)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+    """``input / max(‖input‖_p, eps)``, the p-norm taken along ``dim`` (kept for broadcasting):
+    each slice along ``dim`` scaled to unit p-norm, as PyTorch's ``F.normalize``."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported (the result is a new tensor)")
+    input = as_tensor(input)  # noqa: A001
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
