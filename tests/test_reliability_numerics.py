@@ -447,3 +447,21 @@ def test_shrink_and_gating_gradients_are_torchs(name, upstream):
     np.testing.assert_allclose(oe.detach().numpy(), ot.detach().numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(np.isnan(e.grad.numpy()), np.isnan(t.grad.numpy()))
     np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", ["huber_loss", "smooth_l1_loss"])
+def test_huber_and_smooth_l1_gradients_at_infinite_differences_are_torchs(loss):
+    """An infinite input - target difference: the gradient is ±delta·g (PyTorch), not the NaN of
+    the dropped quadratic branch's 0 · inf; a NaN difference gives NaN (not 0)."""
+    import torch
+    import torch.nn.functional as TF
+    a = np.array([np.inf, -np.inf, 3.0, 0.2, -4.0, np.nan])
+    b = np.array([1.0, 2.0, np.inf, 0.1, -4.0, 1.0])
+    grads = []
+    for lib, mod in ((engine, F), (torch, TF)):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.tensor(b, requires_grad=True)
+        getattr(mod, loss)(x, y, reduction="none").backward(lib.tensor(np.array([1.0, 1.0, 2.0, 1.0, np.inf, 1.0])))
+        grads.append((x.grad.numpy(), y.grad.numpy()))
+    for got, ref in zip(*grads):
+        np.testing.assert_array_equal(got, ref)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..dtypes import true_divide_pair
 from ..variable import Variable
+from ._util import payload
 from .elementwise import BinaryOp, UnaryOp
 from .selection import Where
 
@@ -73,7 +74,8 @@ class Div(BinaryOp):
 
 
 class Pow(BinaryOp):
-    """out = aᵇ;  da = g · b · a^(b−1) (0 where b = 0),  db = g · out · ln a (0 where a ≤ 0)."""
+    """out = aᵇ;  da = g · b · a^(b−1) (0 where b = 0),  db = g · out · ln a (0 where a = 0 and
+    b ≥ 0; NaN for a < 0, where aᵇ has no real derivative in b: PyTorch's pow_backward_exponent)."""
 
     op = operator.pow
     saves = "ab+out"
@@ -84,7 +86,7 @@ class Pow(BinaryOp):
 
     @staticmethod
     def db(g, a, b, out):
-        return g * out * _log_where_positive(a)
+        return g * out * _log_except_zero_base(a, b)
 
 
 def _pow_grad_base(g, a, b):
@@ -99,11 +101,15 @@ def _pow_grad_base(g, a, b):
     return np.where(zero, np.zeros((), np.result_type(d)), d) if zero.any() else d
 
 
-def _log_where_positive(a):
-    """ln a where a > 0, else 0 (on a payload, or recorded on a Tensor in double backward)."""
-    if isinstance(a, Variable):
-        return Where.apply(a > 0, a, 1.0).log()
-    return np.log(np.where(a > 0, a, 1))
+def _log_except_zero_base(a, b):
+    """ln a, but 0 where a = 0 and b ≥ 0 (there d(aᵇ)/db = 0·ln 0 is taken as 0, as PyTorch);
+    NaN where a < 0 (on a payload, or recorded on a Tensor in double backward)."""
+    if isinstance(a, Variable) or isinstance(b, Variable):
+        zero = (payload(a) == 0) & (payload(b) >= 0)
+        return Where.apply(zero, 1.0, a).log()
+    zero = (np.asarray(a) == 0) & (np.asarray(b) >= 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log(np.where(zero, 1, a))
 
 
 class Neg(UnaryOp):

@@ -10,8 +10,10 @@ import warnings
 
 import numpy as np
 
-from engine import Function, as_tensor, where
+from engine import Function, as_tensor
 from engine.ops.unary import sigmoid_array
+
+from .activation import _pointwise
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -80,10 +82,19 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _same_shape_pair("huber_loss", input, target)  # noqa: A001
-    d = input - target
-    ad = d.abs()
-    out = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
-    return _reduce(_weighted(out, weight), reduction)
+    return _reduce(_weighted(_Huber.apply(input - target, float(delta)), weight), reduction)
+
+
+def _huber(d, delta, need):
+    """ℓ(d) = ½d² where |d| < δ, else δ(|d| − ½δ);  ℓ'(d) = clip(d, −δ, δ), PyTorch's
+    huber_loss_backward (±δ for an infinite d, NaN for a NaN d: the composite form gave NaN and
+    0 there)."""
+    ad = np.abs(d)
+    out = np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)).astype(d.dtype, copy=False)
+    return out, (np.clip(d, -delta, delta) if need else None)
+
+
+_Huber = _pointwise("Huber", _huber)
 
 
 # -- classification over class indices ------------------------------------------------------------
