@@ -74,6 +74,14 @@ BINARY = {
     "maximum_method": (lambda a, b: a.maximum(b), np.maximum, HIGH, LOW),
     "minimum": (engine.minimum, np.minimum, LOW, HIGH),
     "minimum_method": (lambda a, b: a.minimum(b), np.minimum, HIGH, LOW),
+    # engine/ops/binary_math.py (fmod/remainder: quotients kept away from the integer jumps)
+    "atan2": (engine.atan2, np.arctan2, AWAY_FROM_ZERO, AWAY_FROM_ZERO),
+    "atan2_method": (lambda a, b: a.atan2(b), np.arctan2, AWAY_FROM_ZERO, FLOATS),  # a = 0, b < 0: the branch cut
+    "hypot": (engine.hypot, np.hypot, AWAY_FROM_ZERO, FLOATS),
+    "fmod": (engine.fmod, np.fmod, st.sampled_from([-2.9, -1.3, 0.4, 1.7, 2.6]), st.sampled_from([-1.1, 0.75, 2.2])),
+    "remainder": (lambda a, b: a.remainder(b), np.remainder, st.sampled_from([-2.9, -1.3, 0.4, 1.7, 2.6]),
+                  st.sampled_from([-1.1, 0.75, 2.2])),
+    "lerp": (lambda a, b: engine.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a), FLOATS, FLOATS),
 }
 
 

@@ -465,3 +465,22 @@ def test_huber_and_smooth_l1_gradients_at_infinite_differences_are_torchs(loss):
         grads.append((x.grad.numpy(), y.grad.numpy()))
     for got, ref in zip(*grads):
         np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot", "fmod", "remainder", "lerp"])
+def test_binary_math_values_and_gradients_are_torchs(name):
+    """atan2/hypot/fmod/remainder/lerp (engine/ops/binary_math.py) against torch, broadcasting a
+    row over a matrix, with negative operands, zeros, a zero divisor and infinities."""
+    import torch
+    a = np.array([[-2.0, 1.5, 3.0, -0.7, 0.0], [5.5, -4.2, 0.3, 2.0, np.inf]])
+    b = np.array([1.5, -2.0, 0.7, 0.0, 3.0])
+    call = {"lerp": lambda L, x, y: L.lerp(x, y, 0.3)}.get(name, lambda L, x, y: getattr(L, name)(x, y))
+    got = []
+    for lib in (engine, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        out = call(lib, x, y)
+        with np.errstate(all="ignore"):
+            out.backward(lib.tensor(np.cos(np.arange(10.0)).reshape(2, 5)))
+        got.append([out.detach().numpy(), x.grad.numpy(), y.grad.numpy()])
+    for ours, theirs in zip(*got):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14, equal_nan=True)

@@ -48,6 +48,7 @@ from .softmax import LogSoftmax, Softmax, log_softmax, softmax
 from .erf import Erf
 from .unary import Abs, Cos, Exp, Log, Log1p, Relu, Sigmoid, Sin, Sqrt, Tanh
 from . import unary_math as um
+from . import binary_math as bm
 from . import gather, linalg, logic, rounding, scan, sorting, surface_methods as adapted, tiling
 
 
@@ -160,6 +161,11 @@ TABLE = (
     Op("deg2rad", um.Deg2rad, ufunc=np.deg2rad),
     Op("rad2deg", um.Rad2deg, ufunc=np.rad2deg),
     Op("sinc", um.Sinc),
+    Op("atan2", bm.Atan2, ufunc=np.arctan2, aliases=("arctan2",)),
+    Op("hypot", bm.Hypot, ufunc=np.hypot),
+    Op("fmod", bm.Fmod, ufunc=np.fmod),
+    Op("remainder", bm.Remainder, ufunc=np.remainder),
+    Op("lerp", bm.lerp),
     # picking between values
     Op("clamp", clamp, aliases=("clip",)),
     Op("maximum", Maximum, ufunc=np.maximum),
