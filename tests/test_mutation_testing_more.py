@@ -1,40 +1,12 @@
 """More guards for engine.testing's parts and the DataLoader worker, found by mutation testing
-(docs/mutation-data-testing.md, run 5's last mutants): the pytest plugin leaves a profile chosen
-on the command line alone even when it is Hypothesis' `default`; an idle DataLoader worker keeps
+(docs/mutation-data-testing.md, run 5's last mutants; the plugin's guard is in
+test_mutation_testing_parts.py, next to its fixture): an idle DataLoader worker keeps
 serving while its main process lives (it only quits once re-parented); `runner.run` accepts one
 example and passes fixed values to the body; the strategies' default elements are numbers of the
 tensor's own dtype. Each test passes on the library and fails with the mutants it names."""
 import numpy as np
 import pytest
 from hypothesis import settings
-
-from engine.testing import default_max_examples, set_default_max_examples
-
-pytest_plugins = ["pytester"]
-
-PLUGIN = ("-p", "no:gradbricks", "-p", "engine.testing.pytest_plugin", "-p", "no:cacheprovider",
-          "-p", "no:randomly")
-
-
-@pytest.fixture
-def inner(pytester, monkeypatch):
-    """A user's suite run in this process, starting from Hypothesis' own default profile."""
-    before = settings.get_current_profile_name()
-    examples = default_max_examples()
-    monkeypatch.delenv("CI", raising=False)
-    settings.load_profile("default")
-    yield pytester
-    settings.load_profile(before)
-    set_default_max_examples(examples)
-
-
-def test_plugin_leaves_the_default_profile_chosen_on_the_command_line(inner):
-    # `--hypothesis-profile default` is a choice too: the plugin must not replace it with its own
-    # profile (pytest_configure 15, 20, 21 lose the option and load "gradbricks")
-    inner.makepyfile(test_user="from hypothesis import settings\n\n"
-                               "def test_state():\n"
-                               "    assert settings.get_current_profile_name() == 'default'\n")
-    inner.runpytest_inprocess(*PLUGIN, "--hypothesis-profile", "default").assert_outcomes(passed=1)
 
 
 # ------------------------------------------------------------------------ utils/data/worker.py

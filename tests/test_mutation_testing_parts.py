@@ -577,6 +577,15 @@ def test_plugin_option_sets_examples_and_loads_the_profile(inner):
     assert default_max_examples() == 20  # unconfigure restored the library default
 
 
+def test_plugin_leaves_the_default_profile_chosen_on_the_command_line(inner):
+    # `--hypothesis-profile default` is a choice too: the plugin must not replace it with its own
+    # profile (pytest_configure 15, 20, 21 lose the option and load "gradbricks")
+    inner.makepyfile(test_user="from hypothesis import settings\n\n"
+                               "def test_state():\n"
+                               "    assert settings.get_current_profile_name() == 'default'\n")
+    inner.runpytest_inprocess(*PLUGIN, "--hypothesis-profile", "default").assert_outcomes(passed=1)
+
+
 def test_plugin_without_options_loads_the_profile(inner):
     inner.makepyfile(test_user=CHECK.format(profile="gradbricks", n=20, opt=None))
     inner.runpytest_inprocess(*PLUGIN).assert_outcomes(passed=1)

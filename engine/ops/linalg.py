@@ -8,6 +8,7 @@ from ..function import Function
 from ._util import reduce_dims, tensor_arg
 from .matmul import Matmul
 from .reduction import _keep
+from .rounding import sign_array  # 0 at NaN: PyTorch's sgn, which its norm gradients use
 from .shape import Permute
 
 
@@ -74,11 +75,6 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     return prod + (input if beta == 1 else input * beta)
 
 
-def _sgn(a):
-    """sign(a), 0 at NaN (PyTorch's ``sgn``, which its norm gradients use)."""
-    return np.where(np.isnan(a), 0, np.sign(a))
-
-
 class Norm(Function):
     """out = (Σ_dims |a|ᵖ)^(1/p) (p = ±inf: max/min |a|; p = 0: count of non-zeros);
     da = g · w with PyTorch's ``norm_backward`` weights (so NaN/Inf propagate as there: NaN at an
@@ -95,7 +91,7 @@ class Norm(Function):
         if p == np.inf or p == -np.inf:
             out = (np.max if p > 0 else np.min)(ax, axis=dims, keepdims=True)
             hit = (ax == out) | np.isnan(ax)
-            w = _sgn(a) * hit / np.maximum(hit.sum(axis=dims, keepdims=True), 1)
+            w = sign_array(a) * hit / np.maximum(hit.sum(axis=dims, keepdims=True), 1)
         elif p == 0:
             out = (ax != 0).sum(axis=dims, keepdims=True).astype(a.dtype)
             w = np.zeros_like(a)
@@ -103,13 +99,13 @@ class Norm(Function):
             out = (ax ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
                 if p == 1:
-                    w = _sgn(a)
+                    w = sign_array(a)
                 elif p == 2:
                     w = np.where(out == 0, 0, a / out)
                 elif p < 1:
-                    w = np.where(a == 0, 0, _sgn(a) * ax ** (p - 1)) * out ** (1 - p)
+                    w = np.where(a == 0, 0, sign_array(a) * ax ** (p - 1)) * out ** (1 - p)
                 else:
-                    num = _sgn(a) * ax ** (p - 1) if p < 2 else a * ax ** (p - 2)
+                    num = sign_array(a) * ax ** (p - 1) if p < 2 else a * ax ** (p - 2)
                     w = num * np.where(out == 0, 0, 1 / out ** (p - 1))
             w = np.asarray(w)  # an array also for a 0-d ``a``
         ctx.save_for_backward(w.astype(a.dtype, copy=False))
