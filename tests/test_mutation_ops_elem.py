@@ -598,3 +598,17 @@ def test_integer_preserving_unary_ops_keep_the_integer_dtype_like_torch(op):
     got = getattr(engine, op)(engine.tensor(values))
     assert _name(got.dtype) == _name(expected.dtype)
     np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "erf"])
+def test_floating_unary_functions_of_a_scalar_give_a_scalar_with_its_gradient(op):
+    """``engine.exp(Scalar(x))`` goes through the elementwise op with a Python float payload (no
+    ``dtype``): the integer-to-float cast must leave it alone; value and gradient as torch's."""
+    x = engine.Scalar(0.7)
+    y = getattr(engine, op)(x)
+    y.backward()
+    t = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    getattr(torch, op)(t).backward()
+    assert isinstance(y, engine.Scalar)
+    assert y.data == pytest.approx(getattr(torch, op)(t.detach()).item(), rel=1e-12)
+    assert x.grad == pytest.approx(t.grad.item(), rel=1e-9)
