@@ -165,9 +165,9 @@ class UpdateRule:
         if not param:
             return
         n = len(param)
-        dt = param[0].dtype
         grad = list(grad)
-        self._validate(param, grad, state, coef, n)
+        self._validate(param, grad, state, coef, n)  # (before param[0].dtype: param[0] may be no array)
+        dt = param[0].dtype
         hyper = {k: (v if isinstance(v, (bool, np.bool_)) else dt.type(v)) for k, v in hyper.items()}
         used = {k: v for k, v in state.items() if v is not None}
         if (backend == "numpy" or not _kernel_ready([a for col in (param, *used.values()) for a in col], dt)
