@@ -26,7 +26,7 @@ from hypothesis import given, settings, strategies as st
 
 from engine.kernels import _par, _threads, conv as K, winograd as W
 
-GG32 = {dt: np.einsum("ra,sb->abrs", W.G, W.G).reshape(9, 16).astype(dt) for dt in (np.float32, np.float64)}
+GG_BY_DTYPE = {dt: np.einsum("ra,sb->abrs", W.G, W.G).reshape(9, 16).astype(dt) for dt in (np.float32, np.float64)}
 
 
 def _same_bits(a, b):
@@ -59,7 +59,7 @@ def _replica_input(x, ph, pw, th, tw):
 
 
 def _weights(weight):
-    return (GG32[weight.dtype.type].T @ weight.reshape(-1, 9).T).reshape(16, weight.shape[0], weight.shape[1])
+    return (GG_BY_DTYPE[weight.dtype.type].T @ weight.reshape(-1, 9).T).reshape(16, weight.shape[0], weight.shape[1])
 
 
 def _replica_forward(x, weight, bias, pad):
@@ -99,7 +99,7 @@ def _replica_backward(grad_out, x, weight, pad):
     dm = _scratch(np.stack(dm).transpose(0, 2, 1, 3, 4).reshape(16, co, -1))
     v = _replica_input(x, ph, pw, th, tw)
     du = np.matmul(dm, v.transpose(0, 2, 1))
-    gw = (GG32[x.dtype.type] @ du.reshape(16, -1)).T.reshape(weight.shape).astype(x.dtype)
+    gw = (GG_BY_DTYPE[x.dtype.type] @ du.reshape(16, -1)).T.reshape(weight.shape).astype(x.dtype)
     z = np.matmul(_weights(weight).transpose(0, 2, 1), dm, out=v)
     z = z.reshape(4, 4, c, n, th, tw).transpose(0, 1, 3, 2, 4, 5)
     e = [[z[0, s], z[1, s] - z[2, s] + z[3, s], z[1, s] + z[2, s] - z[0, s], -z[3, s]] for s in range(4)]
