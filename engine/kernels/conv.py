@@ -439,7 +439,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                     (_col2im[1] if one else _par.pick(_col2im, cols.size))(cols, gx[a:b], *geo)
 
         _threads.run(chunk, len(spans), threads)
-        if need[1]:
+        if need[1] and parts:  # an empty batch has no chunks: gw stays 0
             gw += _threads.sum_in_order(parts)
     gb = gy.sum(axis=(0, 3)).reshape(co) if need[2] else None
     return gx, (gw.reshape(weight.shape) if need[1] else None), gb

@@ -341,7 +341,10 @@ def conv3x3_backward(grad_out, x, weight, padding=(1, 1), needs_input_grad=(True
 
     if need[0] or need[1]:
         _threads.run(chunk, len(spans), threads)
-    gw = weight_transform_adjoint(_threads.sum_in_order(du), weight.shape).astype(x.dtype) if need[1] else None
+    gw = None
+    if need[1]:  # an empty batch (no chunks) has a zero weight gradient
+        gw = (weight_transform_adjoint(_threads.sum_in_order(du), weight.shape).astype(x.dtype) if du
+              else np.zeros(weight.shape, x.dtype))
     gb = gy.sum(axis=(0, 2, 3)) if need[2] else None
     return gx, gw, gb
 
