@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import Phase, given, settings, strategies as st
+from hypothesis import Phase, example, given, settings, strategies as st
 
 from engine.kernels import _par, pool as P
 
@@ -80,7 +80,7 @@ def max_cases(draw, torch_padding=True):
     h0, w0 = max(1, dh * (kh - 1) + 1 - 2 * ph), max(1, dw * (kw - 1) + 1 - 2 * pw)
     h, w = _int(rng, h0, h0 + 6), _int(rng, w0, w0 + 6)
     dtype = _pick(rng, [np.float32, np.float64])
-    x = (rng.integers(-3, 4, (2, 3, h, w)) / 2).astype(dtype)  # many ties
+    x = (rng.integers(-3, 4, (_int(rng, 1, 3), _int(rng, 1, 3), h, w)) / 2).astype(dtype)  # many ties
     x[x == 0] = _pick(rng, [0.0, -0.0])
     x.flat[rng.integers(0, x.size)] = -0.0
     special = _pick(rng, ["", "inf", "-inf", "nan"])
@@ -177,9 +177,12 @@ def test_maxpool_backward_tier_skips_padding_only_windows(dtype):
     out, ind = _kernel(P.maxpool2d_forward, x, **geo)
     np.testing.assert_array_equal(ind, [[[[4, 5, 6, 7], [-1, -1, -1, -1], [0, 1, 2, 3]]]])
     np.testing.assert_array_equal(out, np.where(ind < 0, -np.inf, ind))
+    ref, rind = P.maxpool2d_forward_reference(x, **geo)
+    _same_bits(ref, out)
+    _same_bits(rind, ind)
     gy = np.arange(1.0, 13.0, dtype=dtype).reshape(1, 1, 3, 4)
     expect = np.stack([gy[0, 0, 2], gy[0, 0, 0]])[None, None]
-    for gx in _tier_and_kernel(P.maxpool2d_backward, gy, ind, x.shape):
+    for gx in _tier_and_kernel(P.maxpool2d_backward, gy, ind, x.shape) + (P.maxpool2d_backward_reference(gy, ind, x.shape),):
         _same_bits(gx, expect)
     # an index 0 next to a -1 (the tier's masked add path keeps it)
     ind2 = np.array([[[[0, -1], [0, 3]]]])
@@ -191,6 +194,8 @@ def test_maxpool_backward_tier_skips_padding_only_windows(dtype):
 @SETTINGS
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
        st.integers(1, 3), st.integers(1, 9), st.integers(1, 9), st.booleans())
+@example(kh=1, kw=3, sh=1, sw=2, dh=1, dw=2, h=3, w=6, ceil_mode=True)  # the last window hangs over the right edge
+@example(kh=3, kw=1, sh=2, sw=1, dh=2, dw=1, h=6, w=3, ceil_mode=True)  # ... over the bottom edge
 def test_maxpool_tier_answers_every_window_inside_the_input(kh, kw, sh, sw, dh, dw, h, w, ceil_mode):
     """Without padding, NaN or a ceil-mode window hanging over the edge the NumPy tier gives the
     result itself (no Numba compile in a short process); otherwise it hands over (None)."""
@@ -210,6 +215,20 @@ def test_maxpool_tier_answers_every_window_inside_the_input(kh, kw, sh, sw, dh, 
     assert kw < 2 or P._max_fwd_numpy(x, padded) is None
     padded = P._geometry(x, (kh, kw), (sh, sw), (kh // 2, 0), (dh, dw), ceil_mode, "t")[1]
     assert kh < 2 or P._max_fwd_numpy(x, padded) is None
+
+
+def test_maxpool_reference_keeps_the_first_real_entry_of_an_all_minus_inf_window():
+    """A window of -inf values that starts in the padding: the kernel and PyTorch return the first
+    real entry's index, and so must the reference (it used to return the padding's -1)."""
+    x = np.full((1, 2, 3, 4), -np.inf)
+    x[0, 1, 2, 3] = 1.0
+    for kwargs in (dict(kernel_size=2, stride=1, padding=1), dict(kernel_size=3, stride=2, padding=1, dilation=2)):
+        out, ind = _kernel(P.maxpool2d_forward, x, **kwargs)
+        ref, rind = F.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)
+        np.testing.assert_array_equal(ind, rind.numpy())
+        r, ri = P.maxpool2d_forward_reference(x, **kwargs)
+        _same_bits(r, out)
+        _same_bits(ri, ind)
 
 
 @pytest.mark.parametrize("padding", [(1, 0), (0, 1)])
@@ -237,7 +256,7 @@ def avg_cases(draw):
     h0, w0 = max(1, kh - 2 * ph), max(1, kw - 2 * pw)
     h, w = _int(rng, h0, h0 + 6), _int(rng, w0, w0 + 6)
     dtype = _pick(rng, [np.float32, np.float64])
-    x = rng.standard_normal((2, 3, h, w)).astype(dtype)
+    x = rng.standard_normal((_int(rng, 1, 3), _int(rng, 1, 3), h, w)).astype(dtype)
     full = dict(stride=_pick(rng, [None, (), (sh, sw), sh]), padding=(ph, pw) if ph != pw else ph,
                 ceil_mode=_coin(rng), count_include_pad=_coin(rng),
                 divisor_override=_pick(rng, [None, 1, 3, 7]))
@@ -273,16 +292,24 @@ def test_avgpool_kernels_and_references_match_torch(case):
     (3, dict(stride=2, padding=1, ceil_mode=True)),
 ])
 def test_avgpool_overlapping_windows_match_torch(ks, kwargs):
-    """Overlapping windows (stride 1 on an axis) and ceil-mode overhang, kernels and references."""
-    x = np.random.default_rng(11).standard_normal((2, 3, 7, 6))
-    xt = torch.tensor(x, requires_grad=True)
-    ref = F.avg_pool2d(xt, ks, **kwargs)
-    gy = np.random.default_rng(12).standard_normal(tuple(ref.shape))
-    ref.backward(torch.tensor(gy))
-    for out in (P.avgpool2d_forward(x, ks, **kwargs), P.avgpool2d_forward_reference(x, ks, **kwargs)):
-        _close(out, ref.detach().numpy(), np.float64)
-    for gx in (P.avgpool2d_backward(gy, x.shape, ks, **kwargs), P.avgpool2d_backward_reference(gy, x.shape, ks, **kwargs)):
-        _close(gx, xt.grad.numpy(), np.float64)
+    """Overlapping windows (stride 1 on an axis) and ceil-mode windows hanging over the bottom or
+    the right edge (7x6 and 6x7 inputs): kernels and references, and the max-pooling reference."""
+    for hw in ((7, 6), (6, 7)):
+        x = np.random.default_rng(11).standard_normal((2, 3) + hw)
+        xt = torch.tensor(x, requires_grad=True)
+        ref = F.avg_pool2d(xt, ks, **kwargs)
+        gy = np.random.default_rng(12).standard_normal(tuple(ref.shape))
+        ref.backward(torch.tensor(gy))
+        for out in (P.avgpool2d_forward(x, ks, **kwargs), P.avgpool2d_forward_reference(x, ks, **kwargs)):
+            _close(out, ref.detach().numpy(), np.float64)
+        for gx in (P.avgpool2d_backward(gy, x.shape, ks, **kwargs),
+                   P.avgpool2d_backward_reference(gy, x.shape, ks, **kwargs)):
+            _close(gx, xt.grad.numpy(), np.float64)
+        mkw = {k: v for k, v in kwargs.items() if k in ("stride", "padding", "ceil_mode")}
+        mref, mind = F.max_pool2d(torch.tensor(x), ks, return_indices=True, **mkw)
+        out, ind = P.maxpool2d_forward_reference(x, ks, **mkw)
+        np.testing.assert_array_equal(out, mref.numpy())
+        np.testing.assert_array_equal(ind, mind.numpy())
 
 
 @SETTINGS
