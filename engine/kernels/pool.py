@@ -363,8 +363,13 @@ def maxpool2d_forward_reference(x, kernel_size, stride=None, padding=0, dilation
     x, geo = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     plane = np.arange(x.shape[2] * x.shape[3]).reshape(1, 1, x.shape[2], x.shape[3])
     win = _windows(_pad_for(x, geo, -np.inf), geo)
-    arg = win.argmax(axis=-1)[..., None]
     idx = np.broadcast_to(_windows(_pad_for(plane, geo, -1), geo), win.shape)
+    arg = win.argmax(axis=-1)
+    # a window whose entries are all -inf: the kernel keeps its first REAL entry, not a padding one
+    # (which argmax would take when the window starts in the padding)
+    real = idx >= 0
+    arg = np.where(np.isneginf(np.take_along_axis(win, arg[..., None], -1)[..., 0]) & real.any(axis=-1),
+                   real.argmax(axis=-1), arg)[..., None]
     return np.take_along_axis(win, arg, -1)[..., 0], np.take_along_axis(idx, arg, -1)[..., 0]
 
 
