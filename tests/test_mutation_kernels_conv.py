@@ -308,6 +308,7 @@ def test_the_channel_major_same_path_is_taken_exactly_for_same_size_stride1(monk
     rng = np.random.default_rng(h * w)
     x = rng.standard_normal((2, 2, h, w))
     wt = rng.standard_normal((3, 2, k, k))
+    assert K._is_same(x.shape, K._setup(x, wt, stride, pad, 1, 1)[2]) == bwd_same  # before the kernels run
     out = K.conv2d_forward(x, wt, padding=pad, stride=stride)
     assert bool(im2) == fwd_same
     gy = rng.standard_normal(out.shape)
