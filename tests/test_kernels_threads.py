@@ -1,9 +1,11 @@
 """engine.kernels._threads: every chunk runs exactly once, errors reach the caller, one worker runs inline."""
+import os
 import threading
 
+import numpy as np
 import pytest
 
-from engine.kernels import _threads
+from engine.kernels import _par, _threads, conv
 
 
 @pytest.mark.parametrize("workers", [1, 2, 5])
@@ -37,3 +39,41 @@ def test_an_error_in_a_chunk_reaches_the_caller():
 def test_workers_is_at_most_one_per_chunk():
     assert _threads.workers(1) == 1
     assert 1 <= _threads.workers(100)
+
+
+def _in_a_forked_child(fn, seconds=30):
+    """Run ``fn()`` in a ``fork()``-ed child (killed by SIGALRM after ``seconds``); True when it
+    returned True."""
+    import signal
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            signal.alarm(seconds)
+            os._exit(0 if fn() else 3)
+        except BaseException:  # noqa: BLE001
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_forked_child_runs_threaded_chunks_and_convolutions(monkeypatch):
+    """After fork() the child has the parent's thread-pool object but not its threads: before the
+    fix a child's threaded call waited forever for a chunk no thread would run (a DataLoader worker
+    or any forked process doing a convolution hung). The child now makes its own pool."""
+    monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0)   # threads and parallel twins everywhere
+    monkeypatch.setattr(_par, "TIER_CALLS", 0)
+    _threads.run(lambda w, i: None, 4, 2)                   # the parent's pool thread exists
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 4, 10, 10)).astype(np.float32)
+    wt = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    out = conv.conv2d_forward(x, wt, padding=1)
+    grads = conv.conv2d_backward(np.ones_like(out), x, wt, padding=1)
+
+    def chunks_and_convolution():
+        seen = []
+        _threads.run(lambda w, i: seen.append(i), 4, 2)
+        again = conv.conv2d_backward(np.ones_like(out), x, wt, padding=1)
+        return (sorted(seen) == [0, 1, 2, 3] and np.array_equal(conv.conv2d_forward(x, wt, padding=1), out)
+                and all(np.array_equal(a, b) for a, b in zip(again, grads)))
+
+    assert _in_a_forked_child(chunks_and_convolution)

@@ -25,6 +25,18 @@ _lock = threading.Lock()
 _POOL: list = []  # [ThreadPoolExecutor], created on first use
 
 
+def _forget_pool_in_child():
+    """After ``fork()`` the child has the parent's executor object but none of its threads: work
+    submitted there would never run and :func:`run` would wait for it forever (a DataLoader worker
+    or any forked process doing a threaded convolution hung). The child makes its own pool."""
+    global _lock
+    _lock = threading.Lock()
+    _POOL.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def workers(chunks: int) -> int:
     """Threads for ``chunks`` chunks: Numba's thread count (``NUMBA_NUM_THREADS`` /
     ``numba.set_num_threads``), at most one per chunk."""
