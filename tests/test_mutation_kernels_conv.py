@@ -491,3 +491,19 @@ def test_conv2d_output_size_is_pytorchs(h, w, kh, kw, sh, sw, ph, pw, dh, dw):
     # defaults: stride 1, no padding, no dilation
     expect = torch.nn.functional.conv2d(torch.zeros(1, 1, h + 4, w + 4), torch.zeros(1, 1, kh, kw)).shape[2:]
     assert K.conv2d_output_size(h + 4, w + 4, (kh, kw)) == tuple(expect)
+
+
+def test_the_same_size_im2col_refuses_other_geometry():
+    """``_fill_cols``'s channel-major path is only for stride 1 with output size = input size; any
+    other geometry would make its kernel write out of bounds, so it raises instead."""
+    x = np.ones((2, 3, 6, 6), np.float32)
+    x_, w_, geo = K._setup(x, np.ones((4, 3, 3, 3), np.float32), 1, 0, 1, 1)  # 6x6 -> 4x4
+    cols = np.empty((3 * 9, 2, geo[-2] * geo[-1]), np.float32)
+    with pytest.raises(RuntimeError, match="same-size im2col"):
+        K._fill_cols(x_, cols, geo, True, kernel=True)
+    _, _, geo1 = K._setup(x, np.ones((4, 3, 3, 3), np.float32), 1, 1, 1, 1)   # the same-size case works
+    cols1 = np.empty((3 * 9, 2, 36), np.float32)
+    K._fill_cols(x_, cols1, geo1, True, kernel=True)
+    ref = np.empty_like(cols1)
+    K._fill_cols(x_, ref, geo1, False, kernel=False)
+    np.testing.assert_array_equal(cols1, ref)

@@ -325,7 +325,10 @@ def _fill_cols(xc, cols, geo, same, serial=False, kernel=True):
     if not kernel:
         _datamove.im2col(xc, cols, geo)
     elif same and xc.shape[2] * xc.shape[3] <= SAME_IM2COL_MAX_PLANE:
-        kh, kw, _, _, ph, pw, dh, dw = geo[:8]
+        kh, kw, sh, sw, ph, pw, dh, dw = geo[:8]
+        if (sh, sw) != (1, 1) or xc.shape[2:] != tuple(geo[-2:]):  # the kernel would write out of bounds
+            raise RuntimeError(f"conv2d: the same-size im2col needs stride 1 and an output of the input's "
+                               f"size, got stride {(sh, sw)}, input {xc.shape[2:]}, output {tuple(geo[-2:])}")
         _im2col_same(np.ascontiguousarray(xc.transpose(1, 0, 2, 3)), cols, kh, kw, ph, pw, dh, dw)
     else:
         (_im2col[1] if serial else _par.pick(_im2col, cols.size))(xc, cols, *geo)
