@@ -179,7 +179,9 @@ def live_outputs(nodes):
     wanted = {id(n): n for n in nodes}
     out = {}
     for obj in gc.get_objects():
-        if isinstance(obj, Variable):
+        # type(), not isinstance(): isinstance reads __class__, which raises ReferenceError for a
+        # weakref.proxy whose target is gone (any program may hold one)
+        if issubclass(type(obj), Variable):
             fn = obj.grad_fn
             if fn is not None and id(fn) in wanted:
                 out.setdefault(fn, {})[obj._output_nr] = obj

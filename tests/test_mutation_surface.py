@@ -227,6 +227,24 @@ def test_live_outputs_reports_only_the_nodes_asked_for():
     assert live[c.grad_fn] == {0: c}
 
 
+def test_live_outputs_ignores_dead_weak_proxies():
+    """The gc scan meets every object of the process: a ``weakref.proxy`` whose target is gone
+    raised ReferenceError on ``isinstance`` (it reads ``__class__``), so viz failed in any program
+    holding one (the kernel tests' torch imports left some)."""
+    import weakref
+
+    class Target:
+        pass
+
+    t = Target()
+    proxies = [weakref.proxy(t)]
+    del t
+    gc.collect()
+    _, _, b, c = _chain()
+    assert graph.live_outputs([c.grad_fn]) == {c.grad_fn: {0: c}}
+    assert len(proxies) == 1
+
+
 def _diamond(first_branch_sin):
     x = engine.tensor([0.5, 1.0], requires_grad=True)
     b = x.exp()                                  # consumed by two ops
