@@ -13,27 +13,10 @@ from hypothesis import given, settings, strategies as st
 
 from engine.kernels import _datamove, _par, _threads, conv as K
 from engine.kernels._window import pair
+from tiers import tier_and_kernel as _both, same_bits as _same_bits
 
 SETTINGS = settings(deadline=None, max_examples=30)
 torch.set_num_threads(1)
-
-
-def _both(fn, *args, **kwargs):
-    """``fn`` with the NumPy tier (TIER_CALLS huge), then with the kernels (TIER_CALLS = 0)."""
-    saved = _par.TIER_CALLS
-    try:
-        _par.TIER_CALLS = 1 << 62
-        tier = fn(*args, **kwargs)
-        _par.TIER_CALLS = 0
-        return tier, fn(*args, **kwargs)
-    finally:
-        _par.TIER_CALLS = saved
-
-
-def _same_bits(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype and a.shape == b.shape
-    assert a.tobytes() == b.tobytes(), f"max difference {np.nanmax(np.abs(a - b))}"
 
 
 @pytest.fixture

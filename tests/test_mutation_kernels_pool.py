@@ -17,22 +17,11 @@ import torch.nn.functional as F
 from hypothesis import Phase, example, given, settings, strategies as st
 
 from engine.kernels import _par, pool as P
+from tiers import tier_and_kernel as _tier_and_kernel, same_bits as _same_bits
 
 # no shrinking: a failing example is reported as drawn (shrinking one through Numba calls on the
 # shared 2-core box took minutes)
 SETTINGS = settings(deadline=None, max_examples=30, phases=[Phase.explicit, Phase.reuse, Phase.generate])
-
-
-def _tier_and_kernel(fn, *args, **kwargs):
-    """``fn`` on the NumPy tier (TIER_CALLS huge), then on the Numba kernels (TIER_CALLS = 0)."""
-    saved = _par.TIER_CALLS
-    try:
-        _par.TIER_CALLS = 1 << 62
-        tier = fn(*args, **kwargs)
-        _par.TIER_CALLS = 0
-        return tier, fn(*args, **kwargs)
-    finally:
-        _par.TIER_CALLS = saved
 
 
 def _kernel(fn, *args, **kwargs):
@@ -42,12 +31,6 @@ def _kernel(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     finally:
         _par.TIER_CALLS = saved
-
-
-def _same_bits(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype and a.shape == b.shape
-    assert a.tobytes() == b.tobytes()
 
 
 def _close(a, b, dtype):

@@ -25,14 +25,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import _par, _threads, conv as K, winograd as W
+from tiers import same_bits as _same_bits
 
 GG_BY_DTYPE = {dt: np.einsum("ra,sb->abrs", W.G, W.G).reshape(9, 16).astype(dt) for dt in (np.float32, np.float64)}
-
-
-def _same_bits(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype, a.shape, b.shape)
-    assert a.tobytes() == b.tobytes(), f"max difference {np.nanmax(np.abs(a.astype(np.float64) - b))}"
 
 
 # ------------------------------------------------------------------ a plain-NumPy replica, same op order

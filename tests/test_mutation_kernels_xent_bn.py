@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from engine.kernels import _par, batchnorm as B, softmax_xent as X
+from tiers import same_bits as _same_bits
 
 SETTINGS = settings(deadline=None, max_examples=30)
 
@@ -20,12 +21,6 @@ SETTINGS = settings(deadline=None, max_examples=30)
 def _mode(tier):
     """TIER_CALLS for the NumPy tier (huge) or the kernels from the first call (0)."""
     return 1 << 62 if tier else 0
-
-
-def _same_bits(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype and a.shape == b.shape
-    assert a.tobytes() == b.tobytes()
 
 
 def _close(got, want, dtype, **kw):
