@@ -415,7 +415,7 @@ def test_twins_compile_with_their_flags_and_separate_cache_entries_from_a_cold_c
 
 
 # ------------------------------------------------------------------------------ _blas
-BIG = 23 << 20  # _par.WORK_SCALE["gemm"] * PARALLEL_MIN_ELEMENTS multiply-adds
+BIG = _par.WORK_SCALE["gemm"] * _par.PARALLEL_MIN_ELEMENTS  # multiply-adds from which BLAS gets 2 threads
 
 
 @pytest.fixture
@@ -474,13 +474,17 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_count(blas, monke
     monkeypatch.setattr(_blas, "np", fake)
     rng = np.random.default_rng(6)
     # (a shape, b shape, one BLAS thread?) -- M*N*K on either side of the threshold, M != N != K
-    cases = [((4096, 64), (64, 64), True), ((64, 4096), (4096, 64), True), ((64, 8192), (8192, 64), False),
-             ((3, 512, 16), (3, 16, 2048), True), ((2, 64, 8192), (2, 8192, 64), False),
-             ((3, 2048, 16), (16, 512), True), ((2, 512, 16), (2, 16, 4096), False)]
+    # (a 1-D operand is one row or one column: M or N is 1)
+    cases = [((2048, 64), (64, 64), True), ((64, 2048), (2048, 64), True), ((64, 8192), (8192, 64), False),
+             ((3, 256, 16), (3, 16, 2048), True), ((2, 64, 8192), (2, 8192, 64), False),
+             ((3, 1024, 16), (16, 512), True), ((2, 512, 16), (2, 16, 4096), False),
+             ((4096,), (4096, 4096), False), ((2048,), (2048, 4096), True), ((8192, 2048), (2048,), False),
+             ((4096, 2048), (2048,), True), ((64,), (64,), True)]
     for sa, sb, one in cases:
-        assert (np.prod(sa[-2:]) * sb[-1] < BIG) == one
+        m, n = (sa[-2] if len(sa) > 1 else 1), (sb[-1] if len(sb) > 1 else 1)
+        assert (m * sa[-1] * n < BIG) == one
         a, b = rng.standard_normal(sa, np.float32), rng.standard_normal(sb, np.float32)
-        out = np.empty(np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1]), np.float32)
+        out = np.empty(np.matmul(a, b).shape, np.float32)
         seen.clear()
         assert _blas.matmul(a, b, out=out) is out
         np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-4, atol=1e-3)

@@ -1,4 +1,5 @@
-"""Per-call BLAS parallelism: small GEMMs run on one OpenBLAS thread.
+"""Per-call BLAS parallelism: small GEMMs run on one OpenBLAS thread. Every matrix product of the
+library goes through here (convolutions, ``F.linear``, ``matmul`` and its kin, via :func:`product`).
 
 OpenBLAS (NumPy's BLAS) goes multi-threaded once ``M*N*K`` passes ~0.26M multiply-adds, far below
 the size where a second thread pays off for the skinny GEMMs of convolutions. Measured on the
@@ -9,7 +10,12 @@ the size where a second thread pays off for the skinny GEMMs of convolutions. Me
     64x576x2048  (ResNet 8x8 conv, 75M MAC)    1.64 / 1.71   vs  0.81 / 0.87
 
 The two-thread runs wait for the second thread at every call; on a busy machine that wait is a
-scheduler tick (4 ms), whence the medians. :func:`matmul` is ``np.matmul`` that, unless
+scheduler tick (4 ms), whence the medians. And after a two-thread call OpenBLAS's worker spins for
+a while (up to 2^28 cycles) on a core that the next convolution's chunk threads need: in the
+LeNet-5 step, whose three Linear layers (3.1M multiply-adds and less) ran on two BLAS threads, the
+convolution chunks lost ~3.7 ms per step waiting for a core (measured: wall vs thread CPU time of
+one copy in each chunk); with every product routed here, 0.5 ms, and the step 13.5 -> 12.1 ms
+(median of 8 alternating fresh-process runs each, faster in 8 of 8). :func:`matmul` is ``np.matmul`` that, unless
 ``_par.parallel_worth(macs, "gemm")`` (the project's one threshold mechanism, ~24M multiply-adds),
 runs with OpenBLAS limited to one thread and then restores the previous count
 (it never raises the count and never changes it outside the call; a nesting counter under a lock
@@ -69,8 +75,9 @@ def matmul(a, b, out=None, one_thread=False):
     A stacked product (e.g. Winograd's 16 GEMMs) is one BLAS call per matrix, each waiting for
     the second thread on its own: the threshold applies to one matrix product, M*N*K, not to the
     stack (measured under load: 16 products of 64x64x1024 took 0.57 s on two threads)."""
-    m, k = a.shape[-2], a.shape[-1]
-    n = b.shape[-1]
+    m = a.shape[-2] if a.ndim > 1 else 1  # a 1-D operand is one row (a) or one column (b)
+    k = a.shape[-1] if a.ndim else 1
+    n = b.shape[-1] if b.ndim > 1 else 1
     if not one_thread and _par.parallel_worth(m * n * k, "gemm"):
         return np.matmul(a, b, out=out)
     api = _openblas()
@@ -90,3 +97,11 @@ def matmul(a, b, out=None, one_thread=False):
             _state["depth"] -= 1
             if _state["depth"] == 0 and _state["saved"] > 1:
                 set_(_state["saved"])
+
+
+def product(a, b):
+    """``a @ b``: :func:`matmul` when both are ndarrays, else the operands' own ``@`` (an op's
+    backward under ``create_graph`` gets graph values, whose product must be recorded)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return matmul(a, b)
+    return a @ b

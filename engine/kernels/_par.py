@@ -41,8 +41,10 @@ WORK_SCALE = {
     # so below ~256k elements the ~100 us workqueue wake-up costs more than the second thread saves
     # (profile of the LeNet b=4 loop, 62k parameters: SGD's parallel launch was 40% of the step)
     "optimizer": 1 / 4,
-    # OpenBLAS GEMM, counted in multiply-adds M*N*K (see _blas): ~24M
-    "gemm": 23.0,
+    # OpenBLAS GEMM, counted in multiply-adds M*N*K (see _blas): ~12.6M. The MLP 784-512-256-10's
+    # 16.8M products run 0.35 -> 0.30 ms on two threads (min of 60); LeNet's 3.1M Linear products
+    # 0.07 -> 0.08-0.12, and each two-thread call leaves OpenBLAS's worker spinning on a core
+    "gemm": 12.0,
     # a convolution's sample chunks side by side on Python threads (_threads: one hand-off per
     # call, no BLAS sync), counted in multiply-adds of the whole call: ~8M. At the "gemm" row's
     # 24M the digits CNN's 64x32x8x8 Winograd conv ran on one thread (fwd+bwd 4.6-6.5 ms vs

@@ -1,9 +1,8 @@
 """``a @ b`` with NumPy's matmul rules (1-D operands, batched and broadcast leading dims)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..function import Function
+from ..kernels._blas import product
 from ._util import shape_of, unbroadcast
 
 
@@ -23,7 +22,7 @@ class Matmul(Function):
         if ka != kb:
             raise ValueError(f"matmul: {sa} @ {sb}: inner dimensions {ka} != {kb}")
         try:
-            out = np.matmul(a, b)
+            out = product(a, b)
         except ValueError:
             raise ValueError(f"matmul: {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
                              f"cannot be broadcast together") from None
@@ -44,9 +43,9 @@ class Matmul(Function):
             g2 = g2.reshape(g2.shape + (1,))
         da = db = None
         if na:
-            da = g2 @ b2.swapaxes(-1, -2)
+            da = product(g2, b2.swapaxes(-1, -2))
             da = unbroadcast(da, a2.shape).reshape(sa)
         if nb:
-            db = a2.swapaxes(-1, -2) @ g2
+            db = product(a2.swapaxes(-1, -2), g2)
             db = unbroadcast(db, b2.shape).reshape(sb)
         return da, db

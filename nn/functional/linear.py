@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from engine import Function, Tensor, as_tensor
+from engine.kernels._blas import product
 
 __all__ = ["linear"]
 
@@ -14,7 +15,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        out = x @ weight.T
+        out = product(x, weight.T)
         if bias is not None:
             out += bias
         ctx.save_for_backward(x, weight)
@@ -25,9 +26,9 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
         n_out, n_in = w.shape
-        gx = g @ w if nx else None
+        gx = product(g, w) if nx else None
         g2 = g.reshape(-1, n_out) if (nw or nb) else None
-        gw = g2.T @ x.reshape(-1, n_in) if nw else None
+        gw = product(g2.T, x.reshape(-1, n_in)) if nw else None
         gb = g2.sum(axis=0) if nb else None
         return gx, gw, gb
 
