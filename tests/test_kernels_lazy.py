@@ -9,6 +9,7 @@ import engine, nn, optim, viz
 from engine.kernels import _par
 mods = ["engine.kernels.conv", "engine.kernels.pool", "engine.kernels.batchnorm",
         "engine.kernels.softmax_xent", "engine.kernels.winograd", "engine.kernels.optim_updates",
+        "engine.kernels.relu",
         "optim.sgd", "optim.adagrad", "optim.rmsprop", "optim.adam", "optim.nadam"]
 found = made = 0
 for name in mods:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import get_default_dtype
+from ..kernels import relu as _relu
 from ._util import payload, where_kept
 from .rounding import sign_array
 from .elementwise import UnaryOp
@@ -139,13 +140,13 @@ class Sigmoid(UnaryOp):
 def relu_array(a: np.ndarray) -> np.ndarray:
     """max(a, 0) elementwise, as PyTorch: 0 only where a < 0 (-0.0 and NaN pass through).
 
-    For float32/float64, ``np.maximum(0, a)`` returns its second operand on a tie, so -0.0 keeps
-    its sign (tested on contiguous, strided and 0-d arrays); it runs ~9x faster than ``np.where``,
-    whose per-element branch mispredicts on a random sign pattern (64x6x28x28 float32: 0.12 vs
-    1.1 ms, measured). Other dtypes (float16's ``maximum`` returns the first operand on a tie;
-    integers) take ``np.where``."""
+    float32/float64: ``engine.kernels.relu`` (one pass, two threads on large arrays; its twin is
+    ``np.maximum(0, a)``, which returns its second operand on a tie, so -0.0 keeps its sign, and
+    which runs ~9x faster than ``np.where``, whose per-element branch mispredicts on a random sign
+    pattern). Other dtypes (float16's ``maximum`` returns the first operand on a tie; integers)
+    take ``np.where``."""
     if a.dtype == np.float32 or a.dtype == np.float64:
-        return np.maximum(np.zeros((), a.dtype), a)
+        return _relu.relu(a) if type(a) is np.ndarray else _relu.relu_reference(a)
     return np.where(a < 0, np.zeros((), a.dtype), a)
 
 
@@ -157,4 +158,7 @@ class Relu(UnaryOp):
 
     @staticmethod
     def da(g, a, out):
+        if type(g) is np.ndarray and type(out) is np.ndarray and g.dtype == out.dtype and g.shape == out.shape \
+                and (g.dtype == np.float32 or g.dtype == np.float64):
+            return _relu.relu_backward(g, out)  # one pass (threshold_backward)
         return where_kept(g, np.logical_not(payload(out) <= 0))  # g also where out is NaN (torch)
