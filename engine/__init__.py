@@ -26,6 +26,9 @@ from . import autograd, distributed, graph  # distributed imports no MPI until i
 from . import accelerator, backends, cuda
 from .device import device
 from .upper import upper_package as _upper_package
+from ._malloc import keep_freed_memory as _keep_freed_memory
+
+_MALLOC_TUNED = _keep_freed_memory()  # glibc keeps freed memory for the next step (engine._malloc)
 
 # the dtype aliases named like builtins (engine.int, engine.float, engine.bool) are attributes only:
 # ``from engine import *`` must not shadow int/float/bool
