@@ -61,6 +61,11 @@ class Variable:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn: call .requires_grad_() on a leaf before building the graph")
+        if gradient is None and retain_graph is None and not create_graph and inputs is None:
+            # the common ``loss.backward()``: ``backward`` below without its argument handling
+            # (~1.5 µs of a 6 µs one-op backward, measured)
+            run_backward([self], [self._seed_gradient(None)], False, False)
+            return
         backward([self], [gradient], retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):

@@ -82,6 +82,38 @@ def test_backward_fast_lane_equals_the_general_node_run(x, w):
         np.testing.assert_array_equal(f, g)
 
 
+@settings(deadline=None, max_examples=25)
+@given(x=hnp.arrays(np.float64, (3, 4), elements=st.floats(-2, 2)),
+       w=hnp.arrays(np.float64, (4,), elements=st.floats(-2, 2)), retain=st.booleans())
+def test_plain_backward_call_equals_the_general_entry(x, w, retain):
+    """``y.backward()`` takes a short entry (no argument handling); ``engine.autograd.backward``
+    with the explicit seed is the general one: the same gradients, the same freeing of the graph."""
+    def run(plain):
+        xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+        y = _graph(xt, wt.expand(3, 4)[0])
+        if plain:
+            y.backward()
+        else:
+            engine.autograd.backward([y], [engine.ones_like(y)], retain_graph=retain)
+        return xt.grad.numpy(), wt.grad.numpy(), y.grad_fn.is_freed
+
+    fast, general = run(True), run(False)
+    for f, g in zip(fast[:2], general[:2]):
+        np.testing.assert_array_equal(f, g)
+    assert fast[2] and general[2] is not retain
+
+
+def test_plain_backward_call_keeps_the_errors_and_scalar_seeds():
+    with pytest.raises(RuntimeError, match=r"grad can be implicitly created only for scalar outputs; "
+                                           r"this tensor has shape \(2,\)"):
+        (Tensor(np.ones(2), requires_grad=True) * 2).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor(np.ones(())).backward()
+    a, b = engine.Scalar(3.0), engine.Scalar(-2.0)
+    (a * b + a).backward()
+    assert (a.grad, b.grad) == (-1.0, 3.0)
+
+
 def test_the_engine_refuses_double_backward_through_a_once_differentiable_function():
     class Once(engine.Function):
         raw = True
