@@ -205,7 +205,9 @@ def _walk(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
         captured = [None] * len(inputs)
     buffers = {}
     root_nodes = []
-    handed = set()
+    # ids of gradient arrays a leaf may not keep as its .grad without a copy: the seeds (the
+    # caller's arrays, not copied by root_gradients) and each array already handed to a leaf
+    handed = {id(g) for g in root_grads if type(g) is np.ndarray}
     leaf_grads = {}  # id(leaf) -> [leaf, total gradient], delivered once at the end (hooks see the sum)
     for v, g in zip(roots, root_grads):
         if v.grad_fn is None:

@@ -132,3 +132,20 @@ def test_the_engine_refuses_double_backward_through_a_once_differentiable_functi
     np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
     with pytest.raises(RuntimeError, match="OnceBackward does not support double backward"):
         engine.grad(Once.apply(x).sum(), x, create_graph=True)
+
+
+@pytest.mark.parametrize("through", ["leaf", "view", "add"])
+def test_a_seed_array_is_neither_copied_into_nor_aliased_by_a_leafs_grad(through):
+    """``y.backward(g)`` hands the caller's ``g`` to the walk without a copy; a leaf that would keep
+    it (the root is the leaf, or a view or an add passes it on unchanged) copies it first, so two
+    backward calls accumulate 2g in ``.grad`` and leave ``g`` as it was."""
+    g = np.arange(6.0).reshape(2, 3).copy()  # owns its memory (a view would be copied anyway)
+    before = g.copy()
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    for _ in range(2):
+        y = {"leaf": lambda: x, "view": lambda: x.reshape(3, 2).reshape(2, 3),
+             "add": lambda: x + Tensor(np.zeros((2, 3)))}[through]()
+        y.backward(g)
+    np.testing.assert_array_equal(g, before)
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * before)
+    assert not np.shares_memory(x.grad.numpy(), g)
