@@ -223,7 +223,9 @@ def _check_linearity(call, args, opts):
     alpha, beta = rng.uniform(0.5, 2.0), rng.uniform(-2.0, -0.5)
 
     def vjp(vs):
-        return _arrays(_backward(outs, targets, [Tensor(v) for v in vs], retain_graph=True), targets)
+        # copies: backward takes a seed as it is (as PyTorch), and a brick that writes into its
+        # upstream gradient (the upstream_mutation check's finding) must not change u and w here
+        return _arrays(_backward(outs, targets, [Tensor(v.copy()) for v in vs], retain_graph=True), targets)
 
     gu, gw = vjp(u), vjp(w)
     gc = vjp([alpha * a + beta * b for a, b in zip(u, w)])
