@@ -152,8 +152,9 @@ class Tensor(Variable):
         # cast to the output's dtype first, as PyTorch (hooks and nodes see the output's dtype)
         if isinstance(gradient, Tensor) and gradient.requires_grad:
             return gradient if g.dtype == self.dtype else gradient.to(self.dtype)
-        # no copy (the walk never writes into a seed and copies one before a leaf keeps it as its
-        # .grad): copying an 8 MB seed was 0.9 ms of a 5.7 ms BatchNorm2d layer step
+        # no copy, as PyTorch: built-in backward functions never write into a gradient, and a leaf
+        # copies a seed before keeping it as its .grad (engine._backward: ``handed``); copying an
+        # 8 MB seed was 0.9 ms of a 5.7 ms BatchNorm2d layer step
         return g if g.dtype == self.dtype else g.astype(self.dtype)
 
     def _accumulate_grad(self, g, create_graph, handed):

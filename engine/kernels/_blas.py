@@ -15,8 +15,10 @@ a while (up to 2^28 cycles) on a core that the next convolution's chunk threads 
 LeNet-5 step, whose three Linear layers (3.1M multiply-adds and less) ran on two BLAS threads, the
 convolution chunks lost ~3.7 ms per step waiting for a core (measured: wall vs thread CPU time of
 one copy in each chunk); with every product routed here, 0.5 ms, and the step 13.5 -> 12.1 ms
-(median of 8 alternating fresh-process runs each, faster in 8 of 8). :func:`matmul` is ``np.matmul`` that, unless
-``_par.parallel_worth(macs, "gemm")`` (the project's one threshold mechanism, ~24M multiply-adds),
+(median of 8 alternating fresh-process runs each, faster in 8 of 8).
+
+:func:`matmul` is ``np.matmul`` that, unless ``_par.parallel_worth(macs, "gemm")`` (the project's
+one threshold mechanism, ~12.6M multiply-adds),
 runs with OpenBLAS limited to one thread and then restores the previous count
 (it never raises the count and never changes it outside the call; a nesting counter under a lock
 makes concurrent callers restore the user's value, not each other's). Other libraries' BLAS

@@ -140,10 +140,9 @@ class Sigmoid(UnaryOp):
 def relu_array(a: np.ndarray) -> np.ndarray:
     """max(a, 0) elementwise, as PyTorch: 0 only where a < 0 (-0.0 and NaN pass through).
 
-    float32/float64: ``engine.kernels.relu`` (one pass, two threads on large arrays; its twin is
-    ``np.maximum(0, a)``, which returns its second operand on a tie, so -0.0 keeps its sign, and
-    which runs ~9x faster than ``np.where``, whose per-element branch mispredicts on a random sign
-    pattern). Other dtypes (float16's ``maximum`` returns the first operand on a tie; integers)
+    float32/float64: ``engine.kernels.relu`` (one pass; its twin is ``np.maximum(0, a)``, which
+    returns its second operand on a tie, so -0.0 keeps its sign, and which runs ~9x faster than
+    ``np.where``, whose per-element branch mispredicts on a random sign pattern). Other dtypes (float16's ``maximum`` returns the first operand on a tie; integers)
     take ``np.where``."""
     if a.dtype == np.float32 or a.dtype == np.float64:
         return _relu.relu(a) if type(a) is np.ndarray else _relu.relu_reference(a)
@@ -158,7 +157,7 @@ class Relu(UnaryOp):
 
     @staticmethod
     def da(g, a, out):
-        if type(g) is np.ndarray and type(out) is np.ndarray and g.dtype == out.dtype and g.shape == out.shape \
-                and (g.dtype == np.float32 or g.dtype == np.float64):
-            return _relu.relu_backward(g, out)  # one pass (threshold_backward)
+        if (type(g) is np.ndarray and type(out) is np.ndarray and g.shape == out.shape
+                and g.dtype == out.dtype and (g.dtype == np.float32 or g.dtype == np.float64)):
+            return _relu.relu_backward(g, out)  # one pass; the same bits as the line below
         return where_kept(g, np.logical_not(payload(out) <= 0))  # g also where out is NaN (torch)
