@@ -13,7 +13,6 @@ machine and three agreeing runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -22,9 +21,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import fresh  # noqa: E402  (bench/fresh.py)
 
 _CHILD = r"""
-import json, sys, time
+import sys
 sys.path.insert(0, {bench!r})
 import importlib, pkgutil
 import workloads
@@ -34,13 +35,8 @@ name, iters = {name!r}, {iters}
 for mod in pkgutil.iter_modules(workloads.__path__):
     for w in getattr(importlib.import_module("workloads." + mod.name), "WORKLOADS", []):
         if w.name == name:
-            step = w.ours()
-            for _ in range(w.warmup):
-                step()
-            times = []
-            for _ in range(iters):
-                t0 = time.perf_counter(); step(); times.append((time.perf_counter() - t0) * 1e3 / w.per_call)
-            print("TIMES " + json.dumps(times))
+            from fresh import report
+            report(w.ours(), w.warmup, iters, w.per_call)
 """
 
 
@@ -51,14 +47,7 @@ def _checkout(rev: str, parent: str) -> str:
 
 
 def _times(tree: str, name: str, iters: int, threads: int) -> list[float]:
-    env = dict(os.environ, PYTHONPATH=tree)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = str(threads)
-    code = _CHILD.format(bench=HERE, name=name, iters=iters)
-    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, check=True,
-                         capture_output=True, text=True).stdout
-    (line,) = [l for l in out.splitlines() if l.startswith("TIMES ")]
-    return json.loads(line[6:])
+    return fresh.run(_CHILD.format(bench=HERE, name=name, iters=iters), tree, threads, pythonpath=tree)
 
 
 def _workload_names(only: str | None) -> list[str]:

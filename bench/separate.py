@@ -11,19 +11,20 @@ alone. A workload whose module imports ``engine`` for its peer too (the raw-kern
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import fresh  # noqa: E402  (bench/fresh.py)
 
 _CHILD = r"""
-import importlib, json, sys, time
+import importlib, sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
+from fresh import report
 side, module, name, iters = {side!r}, {module!r}, {name!r}, {iters}
 w = next(w for w in importlib.import_module("workloads." + module).WORKLOADS if w.name == name)
 if side == "ours":
@@ -36,28 +37,17 @@ else:
     step = w.peer()
 if side == "peer" and "engine" in sys.modules:
     print("TIMES null")
-    raise SystemExit
-for _ in range(w.warmup):
-    step()
-times = []
-for _ in range(iters):
-    t0 = time.perf_counter(); step(); times.append((time.perf_counter() - t0) * 1e3 / w.per_call)
-print("TIMES " + json.dumps(times))
+else:
+    report(step, w.warmup, iters, w.per_call)
 """
 
 
 def _times(side: str, module: str, name: str, iters: int, threads: int):
     """Step times (ms) of one side of a workload in a fresh interpreter; None if its peer imports
     ``engine``."""
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = str(threads)
     code = _CHILD.format(root=ROOT, bench=HERE, side=side, module=module, name=name, iters=iters,
                          threads=threads)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout
-    (line,) = [ln for ln in out.splitlines() if ln.startswith("TIMES ")]
-    return json.loads(line[6:])
+    return fresh.run(code, ROOT, threads)
 
 
 def _selected(only: str | None):

@@ -41,7 +41,8 @@ def separate(tmp_path, monkeypatch):
     (tmp_path / "workloads").mkdir()
     (tmp_path / "workloads" / "__init__.py").write_text("")
     (tmp_path / "workloads" / "toy.py").write_text(TOY)
-    shutil.copy(BENCH / "harness.py", tmp_path / "harness.py")
+    for helper in ("harness.py", "fresh.py"):
+        shutil.copy(BENCH / helper, tmp_path / helper)
     spec = importlib.util.spec_from_file_location("bench_separate", BENCH / "separate.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
