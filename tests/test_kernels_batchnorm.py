@@ -83,3 +83,44 @@ def test_large_offset_is_accurate_in_float32():
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(var, x64.var(axis=(0, 2)), rtol=1e-4)
     np.testing.assert_allclose(out.var(axis=(0, 2)), 1, rtol=1e-3)
+
+
+@settings(deadline=None, max_examples=15)
+@given(bn_cases(np.float32), st.booleans(), st.integers(2, 3))
+def test_channel_ranges_on_threads_give_the_same_bits(case, training, threads):
+    """From the "memory_bound" size on, the channels are split into one contiguous range per
+    thread: every channel is computed once, with its sums in the same order, so the outputs equal
+    the one-range results bit for bit (a gap or overlap in the ranges leaves np.empty garbage)."""
+    from engine.kernels import _par, _threads
+
+    x, w, b = case
+    rng = np.random.default_rng(x.size)
+    gy = rng.standard_normal(x.shape).astype(np.float32)
+    stats = dict(running_mean=rng.standard_normal(x.shape[1]), running_var=rng.random(x.shape[1]) + 0.5)
+
+    def both():
+        out, mean, invstd, _ = B.batchnorm_forward(x, w, b, training=training, **stats)
+        return (out,) + B.batchnorm_backward(gy, x, w, mean, invstd, training)
+
+    saved = _par.PARALLEL_MIN_ELEMENTS, _threads.workers, _threads.run
+    calls = []
+
+    def run(body, chunks, nworkers):
+        calls.append((chunks, nworkers))
+        return saved[2](body, chunks, nworkers)
+
+    try:
+        _par.PARALLEL_MIN_ELEMENTS = 1 << 62
+        _threads.run = run
+        one = both()
+        assert calls == [(1, 1), (1, 1)]
+        calls.clear()
+        _par.PARALLEL_MIN_ELEMENTS = 0
+        _threads.workers = lambda n: max(1, min(n, threads))
+        split = both()
+        want = min(x.shape[1], threads)
+        assert calls == [(want, want), (want, want)]
+    finally:
+        _par.PARALLEL_MIN_ELEMENTS, _threads.workers, _threads.run = saved
+    for a, c in zip(one, split):
+        np.testing.assert_array_equal(a, c)

@@ -262,7 +262,8 @@ def test_launcher_errors_name_what_is_wrong():
 def test_parallel_worth_threshold_is_inclusive_and_scaled(monkeypatch):
     monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 1000)
     assert _par.parallel_worth(1000) and not _par.parallel_worth(999)
-    assert _par.parallel_worth(4000, "memory_bound") and not _par.parallel_worth(3999, "memory_bound")
+    assert _par.parallel_worth(1000, "memory_bound") and not _par.parallel_worth(999, "memory_bound")
+    assert _par.parallel_worth(8000, "chunks") and not _par.parallel_worth(7999, "chunks")
     assert _par.parallel_worth(250, "optimizer") and not _par.parallel_worth(249, "optimizer")
 
 
@@ -347,7 +348,7 @@ def test_pick_honours_the_kind_and_the_thread_count(monkeypatch):
         numba.set_num_threads(2)
         assert _par.pick(pair, 1000).dispatcher == "parallel twin" and _par.pick(pair, 999) == "serial twin"
         assert _par.pick(pair, 250, "optimizer").dispatcher == "parallel twin"
-        assert _par.pick(pair, 3999, "memory_bound") == "serial twin"
+        assert _par.pick(pair, 7999, "chunks") == "serial twin"
         numba.set_num_threads(1)
         assert _par.pick(pair, 1 << 40) == "serial twin"
         monkeypatch.setattr(_par, "PARALLEL_MIN_ELEMENTS", 0)

@@ -288,10 +288,10 @@ def test_batchnorm_and_its_reference_match_torch(case):
 
 @settings(deadline=None, max_examples=10)
 @given(bn_cases())
-def test_batchnorm_parallel_twins_match_torch(case):
+def test_batchnorm_on_threads_matches_torch(case):
     saved = _par.PARALLEL_MIN_ELEMENTS
     try:
-        _par.PARALLEL_MIN_ELEMENTS = 0  # every kernel parallel
+        _par.PARALLEL_MIN_ELEMENTS = 0  # every kernel parallel (batch norm: channel ranges on threads)
         _check_bn(case)
     finally:
         _par.PARALLEL_MIN_ELEMENTS = saved

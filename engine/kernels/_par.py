@@ -34,9 +34,10 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 WORK_SCALE = {
     # pooling, im2col/col2im: one pass that does some index arithmetic per element
     "elementwise": 1.0,
-    # batch norm: memory-bound sweeps gain less from a second thread (measured, 32x64x32x32 float32
-    # forward: 0.45 ms serial vs 0.41 ms on two workqueue threads)
-    "memory_bound": 4.0,
+    # batch norm, whose channel halves run on _threads threads (see batchnorm.py): measured fwd /
+    # bwd, serial -> two threads: 32x32x32x32 (1M) 498/836 -> 424/562 us; 32x16x32x32 (0.5M)
+    # 274/431 -> 300/358 (the ~0.1 ms hand-off eats the gain). On workqueue threads it was 4x this
+    "memory_bound": 1.0,
     # fused optimizer updates: a few flops and 4-5 streams per element, ~1 ns per element serially,
     # so below ~256k elements the ~100 us workqueue wake-up costs more than the second thread saves
     # (profile of the LeNet b=4 loop, 62k parameters: SGD's parallel launch was 40% of the step)

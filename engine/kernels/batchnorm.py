@@ -1,29 +1,40 @@
 """Fused batch normalization over ``(N, C)`` or ``(N, C, *)`` ndarrays (statistics per channel C).
 
-The input is viewed as ``(N, C, L)``; one Numba task per channel computes mean, biased variance
-(two sweeps over the channel's ``N*L`` values, which stay in cache), then normalizes and applies
-the affine map. The backward sweeps in memory order instead: one reduction sweep with float64
-partial sums per (block of ``nblk`` samples, channel), then one output sweep. Channel by channel,
-its two sweeps over ``gy`` and ``x`` (a channel's N rows lie ``C*L`` floats apart, 256 KiB for
-64x32x32, a multiple of the L2's set period) thrashed the cache: 32x64x32x32 took 4-8 ms vs ~2.3.
-Sums accumulate in float64 whatever the input dtype.
+The input is viewed as ``(N, C, L)``. The forward computes, channel by channel, the mean and the
+biased variance (two sweeps over the channel's ``N*L`` values, which stay in cache), then
+normalizes and applies the affine map. The backward sweeps in memory order instead: one reduction
+sweep with float64 sums per channel, then one output sweep. Channel by channel, its two sweeps
+over ``gy`` and ``x`` (a channel's N rows lie ``C*L`` floats apart, 256 KiB for 64x32x32, a
+multiple of the L2's set period) thrashed the cache: 32x64x32x32 took 4-8 ms vs ~2.3. Sums
+accumulate in float64 whatever the input dtype.
+
+Threads. Every kernel works on a range of channels ``[c0, c1)``; from ``_par``'s
+``"memory_bound"`` size on, the channels are split in halves that run side by side on
+``_threads`` threads (serial ``nogil`` kernels). Each channel's sums are taken in the same order
+either way, so the results do not depend on the split. That replaced Numba ``parallel=True``
+twins, whose workqueue wake-up cost more than the second thread saved (measured on a 2-core
+VM, fwd / bwd us, serial -> workqueue -> channel halves on ``_threads``: 32x64x32x32
+1004/1669 -> 814/1828 -> 654/939; 64x64x16x16 604/899 -> 540/979 -> 431/587; 128x64x32x32
+8572/12604 -> 8079/11269 -> 3164/4573; below ~1M elements the hand-off costs more than it saves:
+32x16x32x32 forward 274 -> 300).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _par
+from . import _par, _threads
 from ._par import nb  # Numba, imported at the first kernel call
 
-_FLAGS = dict(fastmath={"reassoc", "contract"})  # + cache=True, parallel twin: see _par
+_FLAGS = dict(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 #: Batch norm is memory-bound: one pass per sweep (see _par.WORK_SCALE).
 _KIND = "memory_bound"
 
 
-def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):  # pragma: no mutate block
+@nb.njit(**_FLAGS)
+def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var, c0, c1):  # pragma: no mutate block
     n_, c_, l_ = x.shape
     m = n_ * l_
-    for c in nb.prange(c_):
+    for c in range(c0, c1):
         s = 0.0
         for n in range(n_):
             for k in range(l_):
@@ -44,44 +55,37 @@ def _bn_train_fwd(x, w, b, eps, out, mean, invstd, var):  # pragma: no mutate bl
                 out[n, c, k] = x[n, c, k] * scale + shift
 
 
-_bn_train_fwd = _par.twins(_bn_train_fwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
-
-
-def _bn_affine(x, scale, shift, out):  # pragma: no mutate block
+@nb.njit(**_FLAGS)
+def _bn_affine(x, scale, shift, out, c0, c1):  # pragma: no mutate block
     n_, c_, l_ = x.shape
-    for c in nb.prange(c_):
-        a, b = scale[c], shift[c]
-        for n in range(n_):
+    for n in range(n_):
+        for c in range(c0, c1):
+            a, b = scale[c], shift[c]
             for k in range(l_):
                 out[n, c, k] = x[n, c, k] * a + b
 
 
-_bn_affine = _par.twins(_bn_affine, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
-
-
-def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb, nblk):  # pragma: no mutate block
+@nb.njit(**_FLAGS)
+def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb, c0, c1):  # pragma: no mutate block
     n_, c_, l_ = x.shape
     m = n_ * l_
-    psg = np.zeros((nblk, c_))  # float64 partial sums per block of samples
-    psgx = np.zeros((nblk, c_))
-    for blk in nb.prange(nblk):
-        for n in range(blk, n_, nblk):
-            for c in range(c_):
-                mu = mean[c]
-                sg = 0.0
-                sgx = 0.0
-                for k in range(l_):
-                    g = gy[n, c, k]
-                    sg += g
-                    sgx += g * (x[n, c, k] - mu)
-                psg[blk, c] += sg
-                psgx[blk, c] += sgx
-    sgs = psg.sum(axis=0)
-    sgxs = psgx.sum(axis=0)
+    sgs = np.zeros(c_)  # float64 sums per channel
+    sgxs = np.zeros(c_)
+    for n in range(n_):
+        for c in range(c0, c1):
+            mu = mean[c]
+            sg = 0.0
+            sgx = 0.0
+            for k in range(l_):
+                g = gy[n, c, k]
+                sg += g
+                sgx += g * (x[n, c, k] - mu)
+            sgs[c] += sg
+            sgxs[c] += sgx
     k0s = np.empty(c_)
     av = np.empty(c_)
     bv = np.empty(c_)
-    for c in range(c_):
+    for c in range(c0, c1):
         istd = invstd[c]
         gb[c] = sgs[c]
         gw[c] = sgxs[c] * istd
@@ -89,20 +93,27 @@ def _bn_bwd(gy, x, w, mean, invstd, training, gx, gw, gb, nblk):  # pragma: no m
         av[c] = sgs[c] / m
         bv[c] = sgxs[c] * istd * istd / m
     if training:
-        for n in nb.prange(n_):
-            for c in range(c_):
+        for n in range(n_):
+            for c in range(c0, c1):
                 k0, a, bb, mu = k0s[c], av[c], bv[c], mean[c]
                 for k in range(l_):
                     gx[n, c, k] = k0 * (gy[n, c, k] - a - (x[n, c, k] - mu) * bb)
     else:  # fixed statistics: gx = k0 * g; never touch x (an inf input must not give 0 * inf)
-        for n in nb.prange(n_):
-            for c in range(c_):
+        for n in range(n_):
+            for c in range(c0, c1):
                 k0 = k0s[c]
                 for k in range(l_):
                     gx[n, c, k] = k0 * gy[n, c, k]
 
 
-_bn_bwd = _par.twins(_bn_bwd, **_FLAGS)  # (parallel, serial); _par.pick chooses per call
+def _by_channels(kernel, x3, *args):
+    """``kernel(*args, c0, c1)`` over all channels of the ``(N, C, L)`` array ``x3``: at once, or
+    as two (or, with more threads, more) contiguous channel ranges side by side on ``_threads``
+    once ``x3`` reaches the ``"memory_bound"`` size."""
+    c = x3.shape[1]
+    workers = _threads.workers(c) if _par.parallel_worth(x3.size, _KIND) else 1
+    bounds = [c * i // workers for i in range(workers + 1)]
+    _threads.run(lambda worker, i: kernel(*args, bounds[i], bounds[i + 1]), workers, workers)
 
 
 def _as3d(a, dtype=None):
@@ -144,7 +155,7 @@ def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, ru
     out = np.empty_like(x)
     if training:
         mean, invstd, var = (np.empty(c, x.dtype) for _ in range(3))
-        _par.pick(_bn_train_fwd, x3.size, _KIND)(x3, w, b, float(eps), out.reshape(x3.shape), mean, invstd, var)
+        _by_channels(_bn_train_fwd, x3, x3, w, b, float(eps), out.reshape(x3.shape), mean, invstd, var)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var")
@@ -152,7 +163,7 @@ def batchnorm_forward(x, weight=None, bias=None, eps=1e-5, running_mean=None, ru
         var = _channel_vector(running_var, c, x.dtype, "running_var")
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         scale = w * invstd
-        _par.pick(_bn_affine, x3.size, _KIND)(x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
+        _by_channels(_bn_affine, x3, x3, scale, (b - mean * scale).astype(x.dtype), out.reshape(x3.shape))
     return out, mean, invstd, var
 
 
@@ -173,9 +184,7 @@ def batchnorm_backward(grad_out, x, weight, mean, invstd, training=True):
     mean, invstd = _channel_vector(mean, c, x.dtype, "mean"), _channel_vector(invstd, c, x.dtype, "invstd")
     gx = np.empty_like(x)
     gw, gb = np.empty(c, x.dtype), np.empty(c, x.dtype)
-    kernel = _par.pick(_bn_bwd, x3.size, _KIND)
-    blocks = min(x3.shape[0], nb.get_num_threads()) if isinstance(kernel, _par.Locked) else 1
-    kernel(gy.reshape(x3.shape), x3, w, mean, invstd, bool(training), gx.reshape(x3.shape), gw, gb, blocks)
+    _by_channels(_bn_bwd, x3, gy.reshape(x3.shape), x3, w, mean, invstd, bool(training), gx.reshape(x3.shape), gw, gb)
     return gx, gw, gb
 
 
