@@ -77,3 +77,28 @@ def test_a_forked_child_runs_threaded_chunks_and_convolutions(monkeypatch):
                 and all(np.array_equal(a, b) for a, b in zip(again, grads)))
 
     assert _in_a_forked_child(chunks_and_convolution)
+
+
+def test_the_caller_does_not_wait_for_a_worker_that_never_started():
+    """When the pool's threads are busy elsewhere, the caller takes every chunk and returns at once:
+    the queued worker is cancelled, not waited for (the wait would last until the pool is free)."""
+    release = threading.Event()
+    pool = _threads._pool()
+    blockers = [pool.submit(release.wait) for _ in range(pool._max_workers)]  # occupy every pool thread
+    done = threading.Event()
+    seen = []
+
+    def caller():
+        _threads.run(lambda w, i: seen.append((w, i)), 6, 2)
+        done.set()
+
+    t = threading.Thread(target=caller, daemon=True)
+    t.start()
+    try:
+        assert done.wait(10), "run() waited for a worker that had not started"
+        assert sorted(seen) == [(0, i) for i in range(6)]
+    finally:
+        release.set()
+        for b in blockers:
+            b.result(timeout=10)
+        t.join(10)
