@@ -39,10 +39,12 @@ def _torch(cls, ntensors, **kw):
 
 
 WORKLOADS = []
-for nt, label in ((1, "1x10M"), (100, "100x100k")):
+# targets: issue 14 asks for Adam over 10M parameters at or below fused PyTorch; the optimizer
+# issue before it asked for 1.5 on both layouts
+for nt, label, target in ((1, "1x10M", 1.0), (100, "100x100k", 1.5)):
     WORKLOADS += [
         Workload(f"optim Adam {label} vs fused", _ours("Adam", nt), _torch("Adam", nt, fused=True),
-                 peer_name="torch-fused", group="optim", target=1.5),
+                 peer_name="torch-fused", group="optim", target=target),
         Workload(f"optim Adam {label} vs foreach", _ours("Adam", nt), _torch("Adam", nt, foreach=True),
                  peer_name="torch", group="optim"),
         Workload(f"optim SGD-momentum {label}", _ours("SGD", nt, momentum=0.9),
