@@ -36,7 +36,8 @@ WORK_SCALE = {
     "elementwise": 1.0,
     # batch norm, whose channel halves run on _threads threads (see batchnorm.py): measured fwd /
     # bwd, serial -> two threads: 32x32x32x32 (1M) 498/836 -> 424/562 us; 32x16x32x32 (0.5M)
-    # 274/431 -> 300/358 (the ~0.1 ms hand-off eats the gain). On workqueue threads it was 4x this
+    # 274/431 -> 300/358 (the ~0.1 ms hand-off eats the gain). The workqueue twins it replaced
+    # started at 4.0 (4M elements) and lost to the serial kernel below that
     "memory_bound": 1.0,
     # fused optimizer updates: a few flops and 4-5 streams per element, ~1 ns per element serially,
     # so below ~256k elements the ~100 us workqueue wake-up costs more than the second thread saves
